@@ -1,0 +1,23 @@
+"""Raw request bytes to a validated request Struct: one typed decoder per route, built once."""
+
+from typing import Any
+
+import msgspec
+
+from mockcore.errors import error_from_malformed_json, error_from_validation
+from mockcore.requests import REQUEST_TYPES, InferenceRequest, Route
+
+_DECODERS: dict[Route, msgspec.json.Decoder[Any]] = {
+    route: msgspec.json.Decoder(request_type) for route, request_type in REQUEST_TYPES.items()
+}
+
+
+def decode_request(route: Route, body: bytes) -> InferenceRequest:
+    """Decode `body` strictly (`"5"` is not an int); raise `RequestError` naming the field."""
+    try:
+        request: InferenceRequest = _DECODERS[route].decode(body)
+    except msgspec.ValidationError as exc:
+        raise error_from_validation(exc) from None
+    except msgspec.DecodeError as exc:
+        raise error_from_malformed_json(exc) from None
+    return request

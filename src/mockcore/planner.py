@@ -1,0 +1,135 @@
+"""Requests to response plans: the single place where output is decided."""
+
+from mockcore.budget import TokenBudget, natural_length, plan_budget
+from mockcore.digest import derived_u64
+from mockcore.errors import RequestError
+from mockcore.plan import ChoicePlan, GenerationEndpoint, GenerationPlan, Usage
+from mockcore.prompts import PromptView, batch_prompts, chat_prompt
+from mockcore.reasoning import is_reasoning_model, reasoning_budget
+from mockcore.requests import ChatCompletionRequest, CompletionRequest, StreamOptions
+from mockcore.settings import Settings
+from mockcore.timing import Schedule
+from mockcore.vocabulary import FALLBACK_PIECES
+
+_CONTENT_OFFSET_SALT = b"content-offset"
+_REASONING_OFFSET_SALT = b"reasoning-offset"
+
+
+def cycle_pieces(prompt: PromptView, salt: bytes, count: int) -> tuple[str, ...]:
+    """`count` pieces cycling through the prompt's pieces from an offset drawn from h.
+
+    A prompt without text (empty, or token ids) cycles through the built-in passage.
+    """
+    if count == 0:
+        return ()
+    source = prompt.pieces or FALLBACK_PIECES
+    offset = derived_u64(prompt.digest, salt) % len(source)
+    rotated = source[offset:] + source[:offset]
+    repeats = -(-count // len(rotated))
+    return (rotated * repeats)[:count]
+
+
+def _check_min_tokens(min_tokens: int, limit: int | None, limit_param: str) -> None:
+    if limit is not None and min_tokens > limit:
+        raise RequestError(
+            f"min_tokens ({min_tokens}) must be less than or equal to {limit_param} ({limit}).",
+            "min_tokens",
+        )
+
+
+def _plan_choice(index: int, prompt: PromptView, budget: TokenBudget) -> ChoicePlan:
+    return ChoicePlan(
+        index=index,
+        prompt_tokens=prompt.token_count,
+        reasoning=cycle_pieces(prompt, _REASONING_OFFSET_SALT, budget.reasoning_tokens),
+        content=cycle_pieces(prompt, _CONTENT_OFFSET_SALT, budget.content_tokens),
+        finish_reason=budget.finish_reason,
+    )
+
+
+def _include_usage(stream: bool, options: StreamOptions | None) -> bool:
+    return stream and options is not None and bool(options.include_usage)
+
+
+def _generation_plan(
+    *,
+    endpoint: GenerationEndpoint,
+    model: str,
+    stream: bool,
+    include_usage: bool,
+    reasons: bool,
+    choices: tuple[ChoicePlan, ...],
+    settings: Settings,
+) -> GenerationPlan:
+    generated = sum(choice.token_count for choice in choices)
+    usage = Usage(
+        prompt_tokens=sum(choice.prompt_tokens for choice in choices),
+        completion_tokens=generated,
+        reasoning_tokens=sum(len(choice.reasoning) for choice in choices) if reasons else None,
+    )
+    return GenerationPlan(
+        endpoint=endpoint,
+        model=model,
+        stream=stream,
+        include_usage=include_usage,
+        reasons=reasons,
+        choices=choices,
+        usage=usage,
+        schedule=Schedule(ttft_ms=settings.ttft, itl_ms=settings.itl),
+    )
+
+
+def plan_chat(request: ChatCompletionRequest, settings: Settings) -> GenerationPlan:
+    """Plan a chat completion (SPEC sections 3, 4 and 6)."""
+    limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
+    limit = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    min_tokens = request.min_tokens or 0
+    _check_min_tokens(min_tokens, limit, limit_param)
+    prompt = chat_prompt(request.messages)
+    budget = plan_budget(
+        natural_tokens=natural_length(prompt.token_count, prompt.digest),
+        reasoning_wanted=reasoning_budget(request.model, request.reasoning_effort),
+        limit=limit,
+        min_tokens=min_tokens,
+        ignore_eos=bool(request.ignore_eos),
+    )
+    stream = bool(request.stream)
+    return _generation_plan(
+        endpoint="chat",
+        model=request.model,
+        stream=stream,
+        include_usage=_include_usage(stream, request.stream_options),
+        reasons=is_reasoning_model(request.model),
+        choices=(_plan_choice(0, prompt, budget),),
+        settings=settings,
+    )
+
+
+def plan_completion(request: CompletionRequest, settings: Settings) -> GenerationPlan:
+    """Plan a text completion; each prompt of a batch is planned on its own."""
+    min_tokens = request.min_tokens or 0
+    _check_min_tokens(min_tokens, request.max_tokens, "max_tokens")
+    choices = tuple(
+        _plan_choice(
+            index,
+            prompt,
+            plan_budget(
+                natural_tokens=natural_length(prompt.token_count, prompt.digest),
+                reasoning_wanted=0,
+                limit=request.max_tokens,
+                min_tokens=min_tokens,
+                ignore_eos=bool(request.ignore_eos),
+            ),
+        )
+        for index, prompt in enumerate(batch_prompts(request.prompt, "prompt"))
+    )
+    stream = bool(request.stream)
+    return _generation_plan(
+        endpoint="completions",
+        model=request.model,
+        stream=stream,
+        include_usage=_include_usage(stream, request.stream_options),
+        reasons=False,
+        choices=choices,
+        settings=settings,
+    )

@@ -1,0 +1,84 @@
+"""Prompt views: the token pieces, token count and content digest of a request's prompt."""
+
+from collections.abc import Iterator, Sequence
+
+import msgspec
+
+from mockcore.digest import digest_fields, digest_texts, digest_token_ids
+from mockcore.errors import RequestError
+from mockcore.requests import ChatMessage, Prompt
+from mockcore.tokenizer import count_tokens, split_tokens
+
+
+class PromptView(msgspec.Struct, frozen=True, kw_only=True):
+    """What the planner needs of one prompt.
+
+    `pieces` is empty for a token-id prompt (it has no text) while `token_count` counts its
+    ids; `digest` is the stable hash h of SPEC section 4.
+    """
+
+    pieces: tuple[str, ...]
+    token_count: int
+    digest: bytes
+
+
+def _message_texts(message: ChatMessage, index: int) -> Iterator[str]:
+    """The texts of one message: its string content, or the `text` of each text part."""
+    content = message.content
+    if content is None:
+        return
+    if isinstance(content, str):
+        yield content
+        return
+    for part_index, part in enumerate(content):
+        if part.type != "text":
+            continue
+        if part.text is None:
+            raise RequestError(
+                "A content part of type `text` needs a `text` string.",
+                f"messages[{index}].content[{part_index}].text",
+            )
+        yield part.text
+
+
+def chat_prompt(messages: Sequence[ChatMessage]) -> PromptView:
+    """All messages, every role, in order: pieces concatenated, counts summed, one digest."""
+    records: list[tuple[str, str]] = []
+    pieces: list[str] = []
+    for index, message in enumerate(messages):
+        texts = list(_message_texts(message, index))
+        records.extend((message.role, text) for text in texts or [""])
+        for text in texts:
+            pieces.extend(split_tokens(text))
+    return PromptView(pieces=tuple(pieces), token_count=len(pieces), digest=digest_fields(records))
+
+
+def text_prompt(text: str) -> PromptView:
+    """A plain string prompt."""
+    return PromptView(pieces=split_tokens(text), token_count=count_tokens(text), digest=digest_texts([text]))
+
+
+def token_id_prompt(token_ids: Sequence[int]) -> PromptView:
+    """A token-id prompt: counted by its ids, no text to echo."""
+    return PromptView(pieces=(), token_count=len(token_ids), digest=digest_token_ids(token_ids))
+
+
+def batch_prompts(prompt: Prompt, param: str) -> tuple[PromptView, ...]:
+    """Split a completions `prompt` (or embeddings `input`) into one view per prompt.
+
+    Accepts a string, a list of strings, a list of token ids, or a list of token-id lists;
+    a list that mixes these kinds is a 400 naming `param`.
+    """
+    if isinstance(prompt, str):
+        return (text_prompt(prompt),)
+    if all(isinstance(element, str) for element in prompt):
+        return tuple(text_prompt(element) for element in prompt if isinstance(element, str))
+    if all(isinstance(element, int) for element in prompt):
+        return (token_id_prompt([element for element in prompt if isinstance(element, int)]),)
+    if all(isinstance(element, list) for element in prompt):
+        return tuple(token_id_prompt(element) for element in prompt if isinstance(element, list))
+    raise RequestError(
+        f"`{param}` must be a string, a list of strings, a list of token ids or a list of "
+        "token-id lists, not a mixture.",
+        param,
+    )
