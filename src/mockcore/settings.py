@@ -5,6 +5,7 @@ variables, validation happens by converting into it, `/health` renders it, and t
 help text and error messages read the ranges from its field metadata.
 """
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -59,3 +60,20 @@ def settings_as_config(settings: Settings) -> dict[str, Any]:
     """The settings as plain JSON-ready values, as `/health` and `/` show them."""
     config: dict[str, Any] = msgspec.to_builtins(settings)
     return config
+
+
+ENV_PREFIX = "MOCK_SERVER_"
+
+
+def environment_variable(field_name: str) -> str:
+    """The environment variable of an option: `dcgm_gpu_name` -> `MOCK_SERVER_DCGM_GPU_NAME`."""
+    return f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def settings_values_from_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The `MOCK_SERVER_*` values present in `environ`, keyed by Settings field name."""
+    return {
+        name: environ[environment_variable(name)]
+        for name in Settings.__struct_fields__
+        if environment_variable(name) in environ
+    }

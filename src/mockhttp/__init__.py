@@ -1,1 +1,6 @@
-"""mockhttp."""
+"""mockhttp: the Litestar adapter that speaks the OpenAI wire protocol for mockcore."""
+
+from mockhttp.app import create_app, create_app_from_env, settings_from_environ
+from mockhttp.services import Services, local_services
+
+__all__ = ["Services", "create_app", "create_app_from_env", "local_services", "settings_from_environ"]

@@ -1,0 +1,98 @@
+"""Transport-agnostic orchestration of one inference request.
+
+Order matters and mirrors `mockcore.predict`: validate and plan (a 400 draws no sequence
+number), then draw n and ask the fault model, then answer at the plan's deadlines.
+"""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
+from mockcore.errors import invalid_request_info
+from mockcore.plan import EmbeddingPlan
+from mockcore.requests import Route
+from mockhttp.pacing import paced_events, wait_until
+from mockhttp.render_json import embedding_body, generation_body, ranking_body
+from mockhttp.render_sse import stream_events
+from mockhttp.services import Services
+
+_LOGGER = logging.getLogger("mockhttp")
+_ID_PREFIX = {"chat": "chatcmpl-", "completions": "cmpl-"}
+
+
+class RejectedError(Exception):
+    """The request ends in an error envelope (400 or an injected 500)."""
+
+    def __init__(self, status_code: int, info: ErrorInfo) -> None:
+        super().__init__(info.message)
+        self.status_code = status_code
+        self.info = info
+
+
+class InferenceService:
+    """Plans requests and paces their responses for one app instance."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._clock = services.clock
+        self._faults_injected = 0
+
+    def admit(self, route: Route, body: bytes) -> ResponsePlan:
+        """Validate, plan, draw the sequence number and the fault; raise `RejectedError`."""
+        try:
+            plan = plan_request(route, body, self._settings)
+        except RequestError as error:
+            raise RejectedError(400, invalid_request_info(error)) from None
+        sequence_number = self._services.sequence.next_sequence_number()
+        fault = fault_for(self._settings, self._services.fault_seed, sequence_number)
+        if fault is not None:
+            self._faults_injected += 1
+            _LOGGER.warning(
+                "injected fault on request %d (%d injected by this worker)",
+                sequence_number,
+                self._faults_injected,
+            )
+            info = ErrorInfo(message=fault.message, type=fault.type, param=None, code=fault.code)
+            raise RejectedError(fault.status_code, info)
+        return plan
+
+    async def complete(self, plan: ResponsePlan, t0: float) -> bytes:
+        """The whole JSON body, released at the plan's response deadline."""
+        load = self._services.load
+        load.request_started()
+        tokens = 0
+        try:
+            await wait_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
+            if isinstance(plan, GenerationPlan):
+                tokens = plan.usage.completion_tokens
+                return generation_body(plan, _new_id(plan.endpoint), int(time.time()))
+            if isinstance(plan, EmbeddingPlan):
+                return embedding_body(plan)
+            return ranking_body(plan)
+        finally:
+            load.request_finished(tokens)
+
+    async def stream(self, plan: GenerationPlan, t0: float) -> AsyncIterator[bytes]:
+        """SSE frames, each released at t0 + TTFT + k * ITL; a disconnect ends it at once."""
+        load = self._services.load
+        load.request_started()
+        sent = 0
+        schedule = plan.schedule
+        events = (
+            (schedule.event_offset_s(index), frame)
+            for index, frame in stream_events(plan, _new_id(plan.endpoint), int(time.time()))
+        )
+        try:
+            async for frame in paced_events(events, t0, self._clock, asyncio.sleep):
+                yield frame
+                sent += 1
+        finally:
+            load.request_finished(min(sent, plan.usage.completion_tokens))
+
+
+def _new_id(endpoint: str) -> str:
+    return f"{_ID_PREFIX[endpoint]}{uuid.uuid4().hex}"

@@ -1,0 +1,41 @@
+"""Process-local implementations of the ports: one worker, or an app mounted elsewhere."""
+
+import itertools
+
+from mockhttp.ports import LoadSnapshot
+
+
+class LocalSequence:
+    """A counter in this process; asyncio runs one handler step at a time, so no lock."""
+
+    def __init__(self) -> None:
+        self._numbers = itertools.count(1)
+
+    def next_sequence_number(self) -> int:
+        """Draw the next number."""
+        return next(self._numbers)
+
+
+class LocalLoadTracker:
+    """Plain integers: the whole server is this process."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._tokens = 0
+        self._served = 0
+
+    def request_started(self) -> None:
+        """Count one more request in flight."""
+        self._in_flight += 1
+
+    def request_finished(self, tokens_emitted: int) -> None:
+        """Count a request out, with its tokens."""
+        self._in_flight -= 1
+        self._tokens += tokens_emitted
+        self._served += 1
+
+    def snapshot(self) -> LoadSnapshot:
+        """Current totals."""
+        return LoadSnapshot(
+            in_flight_requests=self._in_flight, tokens_emitted=self._tokens, requests_served=self._served
+        )

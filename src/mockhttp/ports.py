@@ -1,0 +1,42 @@
+"""The state a user observes across requests, behind small interfaces.
+
+With one worker (or when the app is mounted in another program) these run over
+process-local objects; with several workers, over one shared-memory segment, so that the
+user sees one server.
+"""
+
+from typing import Protocol
+
+import msgspec
+
+
+class SequenceSource(Protocol):
+    """Numbers valid inference requests 1, 2, 3, ... across every worker."""
+
+    def next_sequence_number(self) -> int:
+        """Draw the next number; never the same twice."""
+        ...
+
+
+class LoadSnapshot(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Live load of the whole server at one moment."""
+
+    in_flight_requests: int
+    tokens_emitted: int
+    requests_served: int
+
+
+class LoadTracker(Protocol):
+    """Counts in-flight requests and emitted tokens; read by the GPU model."""
+
+    def request_started(self) -> None:
+        """A request entered its response phase."""
+        ...
+
+    def request_finished(self, tokens_emitted: int) -> None:
+        """A request ended (completed or disconnected) after emitting `tokens_emitted`."""
+        ...
+
+    def snapshot(self) -> LoadSnapshot:
+        """The totals across all workers."""
+        ...

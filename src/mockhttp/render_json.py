@@ -1,0 +1,106 @@
+"""Plans to complete JSON response bodies (non-streaming responses)."""
+
+import base64
+
+import msgspec
+
+from mockcore.errors import ErrorInfo
+from mockcore.plan import EmbeddingPlan, GenerationPlan, RankingPlan, Usage
+from mockcore.vectors import float32_le_bytes
+from mockhttp.responses import (
+    AssistantMessage,
+    ChatChoice,
+    ChatCompletionBody,
+    CompletionTokensDetails,
+    EmbeddingItem,
+    EmbeddingListBody,
+    ErrorBody,
+    RankingBody,
+    RankingItem,
+    TextChoice,
+    TextCompletionBody,
+    UsageBody,
+)
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_json(body: msgspec.Struct) -> bytes:
+    """Encode with the one shared encoder."""
+    return _ENCODER.encode(body)
+
+
+def usage_body(usage: Usage, *, with_completion: bool = True) -> UsageBody:
+    """`usage`; `completion_tokens_details` only for models that reason."""
+    details = (
+        CompletionTokensDetails(reasoning_tokens=usage.reasoning_tokens)
+        if usage.reasoning_tokens is not None
+        else msgspec.UNSET
+    )
+    return UsageBody(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens if with_completion else msgspec.UNSET,
+        total_tokens=usage.total_tokens,
+        completion_tokens_details=details,
+    )
+
+
+def generation_body(plan: GenerationPlan, response_id: str, created: int) -> bytes:
+    """A `chat.completion` or `text_completion` body."""
+    usage = usage_body(plan.usage)
+    if plan.endpoint == "chat":
+        chat_choices = [
+            ChatChoice(
+                index=choice.index,
+                message=AssistantMessage(
+                    content=choice.content_text,
+                    reasoning_content=choice.reasoning_text if plan.reasons else msgspec.UNSET,
+                ),
+                finish_reason=choice.finish_reason,
+            )
+            for choice in plan.choices
+        ]
+        return encode_json(
+            ChatCompletionBody(
+                id=response_id, created=created, model=plan.model, choices=chat_choices, usage=usage
+            )
+        )
+    text_choices = [
+        TextChoice(index=choice.index, text=choice.content_text, finish_reason=choice.finish_reason)
+        for choice in plan.choices
+    ]
+    return encode_json(
+        TextCompletionBody(
+            id=response_id, created=created, model=plan.model, choices=text_choices, usage=usage
+        )
+    )
+
+
+def embedding_body(plan: EmbeddingPlan) -> bytes:
+    """The embeddings list, as floats or base64 float32 as the request asked."""
+    if plan.encoding_format == "base64":
+        items = [
+            EmbeddingItem(index=index, embedding=base64.b64encode(float32_le_bytes(vector)).decode("ascii"))
+            for index, vector in enumerate(plan.vectors)
+        ]
+    else:
+        items = [
+            EmbeddingItem(index=index, embedding=list(vector)) for index, vector in enumerate(plan.vectors)
+        ]
+    return encode_json(
+        EmbeddingListBody(data=items, model=plan.model, usage=usage_body(plan.usage, with_completion=False))
+    )
+
+
+def ranking_body(plan: RankingPlan) -> bytes:
+    """The rankings, best first."""
+    rankings = [
+        RankingItem(index=ranking.index, logit=ranking.logit, relevance_score=ranking.relevance_score)
+        for ranking in plan.rankings
+    ]
+    return encode_json(RankingBody(rankings=rankings, usage=usage_body(plan.usage, with_completion=False)))
+
+
+def error_body(info: ErrorInfo) -> bytes:
+    """`{"error": {...}}`."""
+    return encode_json(ErrorBody(error=info))

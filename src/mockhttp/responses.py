@@ -1,0 +1,129 @@
+"""Response bodies of the OpenAI wire protocol, as dumb msgspec Structs.
+
+Absent fields use `UNSET` (always omitted); fields OpenAI sends as explicit nulls are
+`None` defaults, which msgspec writes out.
+"""
+
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from mockcore.errors import ErrorInfo
+
+
+class CompletionTokensDetails(msgspec.Struct, kw_only=True):
+    """Breakdown of completion tokens (reasoning models only)."""
+
+    reasoning_tokens: int
+
+
+class UsageBody(msgspec.Struct, kw_only=True):
+    """`usage` of every inference response."""
+
+    prompt_tokens: int
+    completion_tokens: int | UnsetType = UNSET
+    total_tokens: int
+    completion_tokens_details: CompletionTokensDetails | UnsetType = UNSET
+
+
+class AssistantMessage(msgspec.Struct, kw_only=True):
+    """The message of a non-streaming chat choice."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+    reasoning_content: str | UnsetType = UNSET
+
+
+class ChatChoice(msgspec.Struct, kw_only=True):
+    """One choice of a chat completion."""
+
+    index: int
+    message: AssistantMessage
+    logprobs: None = None
+    finish_reason: str
+
+
+class ChatCompletionBody(msgspec.Struct, kw_only=True):
+    """`chat.completion` object."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: UsageBody
+
+
+class TextChoice(msgspec.Struct, kw_only=True):
+    """One choice of a text completion."""
+
+    index: int
+    text: str
+    logprobs: None = None
+    finish_reason: str
+
+
+class TextCompletionBody(msgspec.Struct, kw_only=True):
+    """`text_completion` object."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    choices: list[TextChoice]
+    usage: UsageBody
+
+
+class EmbeddingItem(msgspec.Struct, kw_only=True):
+    """One vector: a list of floats, or base64 of little-endian float32."""
+
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class EmbeddingListBody(msgspec.Struct, kw_only=True):
+    """Response of `/v1/embeddings`."""
+
+    object: Literal["list"] = "list"
+    data: list[EmbeddingItem]
+    model: str
+    usage: UsageBody
+
+
+class RankingItem(msgspec.Struct, kw_only=True):
+    """One passage's ranking."""
+
+    index: int
+    logit: float
+    relevance_score: float
+
+
+class RankingBody(msgspec.Struct, kw_only=True):
+    """Response of `/v1/ranking`."""
+
+    rankings: list[RankingItem]
+    usage: UsageBody
+
+
+class ModelCard(msgspec.Struct, kw_only=True):
+    """One entry of `/v1/models`."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelListBody(msgspec.Struct, kw_only=True):
+    """Response of `/v1/models`."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ErrorBody(msgspec.Struct, kw_only=True):
+    """The OpenAI error envelope."""
+
+    error: ErrorInfo
