@@ -6,6 +6,8 @@ lifespan); `create_app_from_env()` is the zero-argument target Granian workers i
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
@@ -13,11 +15,17 @@ from litestar.exceptions import HTTPException
 
 from mockcore import Settings
 from mockcore.settings import settings_from_mapping, settings_values_from_environ
+from mockhttp.access_log import access_log_middleware
 from mockhttp.errors import http_exception_response, unexpected_exception_response
 from mockhttp.routes import build_route_handlers
 from mockhttp.services import Services, local_services
+from mockhttp.shared_state import SharedBlobStore, SharedLoadTracker, SharedSequence, SharedStateFile
 
+# The worker contract: the CLI sets these before Granian starts the workers.
 SETTINGS_ENV = "MOCK_SERVER_SETTINGS_JSON"
+STATE_FILE_ENV = "MOCK_SERVER_STATE_FILE"
+FAULT_SEED_ENV = "MOCK_SERVER_FAULT_SEED"
+GPU_SEED_ENV = "MOCK_SERVER_GPU_SEED"
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
@@ -29,6 +37,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             HTTPException: http_exception_response,
             Exception: unexpected_exception_response,
         },
+        # The middleware is plain ASGI; Litestar's TypedDict scopes are stricter than it needs.
+        middleware=[cast("Any", access_log_middleware)] if effective.settings.access_logs else [],
         logging_config=None,
         openapi_config=None,
         debug=False,
@@ -43,6 +53,24 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
     return settings_from_mapping(settings_values_from_environ(environ))
 
 
+def services_from_environ(environ: Mapping[str, str]) -> Services:
+    """Services of a worker: shared across workers when the CLI made a state file."""
+    settings = settings_from_environ(environ)
+    local = local_services(settings)
+    state_path = environ.get(STATE_FILE_ENV)
+    if not state_path:
+        return local
+    state = SharedStateFile(Path(state_path))
+    return Services(
+        settings=settings,
+        sequence=SharedSequence(state),
+        load=SharedLoadTracker(state),
+        gpu_states=SharedBlobStore(state),
+        fault_seed=int(environ.get(FAULT_SEED_ENV, local.fault_seed)),
+        gpu_seed=int(environ.get(GPU_SEED_ENV, local.gpu_seed)),
+    )
+
+
 def create_app_from_env() -> Litestar:
     """Factory for worker processes: configuration arrives through the environment."""
-    return create_app(settings_from_environ(os.environ))
+    return create_app(services=services_from_environ(os.environ))

@@ -14,6 +14,7 @@ from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, faul
 from mockcore.errors import invalid_request_info
 from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
+from mockhttp.access_log import AccessRecord
 from mockhttp.pacing import paced_events, wait_until
 from mockhttp.render_json import embedding_body, generation_body, ranking_body
 from mockhttp.render_sse import stream_events
@@ -60,7 +61,7 @@ class InferenceService:
             raise RejectedError(fault.status_code, info)
         return plan
 
-    async def complete(self, plan: ResponsePlan, t0: float) -> bytes:
+    async def complete(self, plan: ResponsePlan, t0: float, record: AccessRecord | None = None) -> bytes:
         """The whole JSON body, released at the plan's response deadline."""
         load = self._services.load
         load.request_started()
@@ -75,8 +76,12 @@ class InferenceService:
             return ranking_body(plan)
         finally:
             load.request_finished(tokens)
+            if record is not None:
+                record.tokens = tokens
 
-    async def stream(self, plan: GenerationPlan, t0: float) -> AsyncIterator[bytes]:
+    async def stream(
+        self, plan: GenerationPlan, t0: float, record: AccessRecord | None = None
+    ) -> AsyncIterator[bytes]:
         """SSE frames, each released at t0 + TTFT + k * ITL; a disconnect ends it at once."""
         load = self._services.load
         load.request_started()
@@ -91,7 +96,10 @@ class InferenceService:
                 yield frame
                 sent += 1
         finally:
-            load.request_finished(min(sent, plan.usage.completion_tokens))
+            tokens = min(sent, plan.usage.completion_tokens)
+            load.request_finished(tokens)
+            if record is not None:
+                record.tokens = tokens
 
 
 def _new_id(endpoint: str) -> str:

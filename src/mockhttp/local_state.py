@@ -1,6 +1,7 @@
 """Process-local implementations of the ports: one worker, or an app mounted elsewhere."""
 
 import itertools
+from collections.abc import Callable
 
 from mockhttp.ports import LoadSnapshot
 
@@ -39,3 +40,16 @@ class LocalLoadTracker:
         return LoadSnapshot(
             in_flight_requests=self._in_flight, tokens_emitted=self._tokens, requests_served=self._served
         )
+
+
+class LocalBlobStore:
+    """A dict; a transaction never awaits, so it is atomic within one event loop."""
+
+    def __init__(self) -> None:
+        self._blobs: dict[int, bytes] = {}
+
+    def transact(self, instance: int, change: Callable[[bytes], bytes]) -> bytes:
+        """Replace the blob of `instance` by `change(blob)`."""
+        blob = change(self._blobs.get(instance, b""))
+        self._blobs[instance] = blob
+        return blob

@@ -5,6 +5,7 @@ process-local objects; with several workers, over one shared-memory segment, so 
 user sees one server.
 """
 
+from collections.abc import Callable
 from typing import Protocol
 
 import msgspec
@@ -39,4 +40,12 @@ class LoadTracker(Protocol):
 
     def snapshot(self) -> LoadSnapshot:
         """The totals across all workers."""
+        ...
+
+
+class BlobStore(Protocol):
+    """Per-instance opaque state (the GPU physics), changed atomically across workers."""
+
+    def transact(self, instance: int, change: Callable[[bytes], bytes]) -> bytes:
+        """Replace the blob of `instance` by `change(blob)` and return the new blob."""
         ...

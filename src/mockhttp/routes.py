@@ -15,6 +15,7 @@ from mockcore import GenerationPlan
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.requests import Route
 from mockcore.settings import settings_as_config
+from mockhttp.access_log import access_record
 from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService, RejectedError
 from mockhttp.render_json import encode_json
@@ -62,9 +63,12 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler]:
             plan = inference.admit(route, body)
         except RejectedError as rejected:
             return error_response(rejected.status_code, rejected.info)
+        record = access_record(request.scope)  # type: ignore[arg-type]
         if isinstance(plan, GenerationPlan) and plan.stream:
-            return Stream(inference.stream(plan, t0), media_type="text/event-stream", headers=SSE_HEADERS)
-        return _json(await inference.complete(plan, t0))
+            return Stream(
+                inference.stream(plan, t0, record), media_type="text/event-stream", headers=SSE_HEADERS
+            )
+        return _json(await inference.complete(plan, t0, record))
 
     @post("/v1/chat/completions", status_code=200)
     async def chat_completions(request: AnyRequest) -> Response[Any]:

@@ -1,0 +1,5 @@
+"""`python -m mockcli`."""
+
+from mockcli.main import run
+
+run()

@@ -1,0 +1,51 @@
+"""Flags and environment to Settings: flag > environment > default, validated once.
+
+Validation goes through the Settings Struct (its ranges are the only source of truth) and a
+failure becomes one line naming the option, the value given and the valid range.
+"""
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from mockcli.options import flag_name, valid_values
+from mockcore.settings import (
+    Settings,
+    environment_variable,
+    settings_from_mapping,
+    settings_values_from_environ,
+)
+
+_FIELD_IN_ERROR = re.compile(r"`\$\.(?P<field>\w+)")
+
+
+class ConfigError(Exception):
+    """An invalid option value; the message is the one line the user sees."""
+
+
+def resolve_settings(flag_values: Mapping[str, Any | None], environ: Mapping[str, str]) -> Settings:
+    """Merge environment and flags (None means "flag not given") and validate."""
+    raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, value in settings_values_from_environ(environ).items():
+        raw[name] = value
+        sources[name] = f"{flag_name(name)} (from {environment_variable(name)})"
+    for name, flag_value in flag_values.items():
+        if flag_value is not None:
+            raw[name] = flag_value
+            sources[name] = flag_name(name)
+    log_level = raw.get("log_level")
+    if isinstance(log_level, str):
+        raw["log_level"] = log_level.upper()
+    try:
+        return settings_from_mapping(raw)
+    except msgspec.ValidationError as exc:
+        match = _FIELD_IN_ERROR.search(str(exc))
+        if match is None or match["field"] not in raw:
+            raise ConfigError(f"Invalid configuration: {exc}") from None
+        field = match["field"]
+        raise ConfigError(
+            f"Invalid value {raw[field]!r} for {sources[field]}: expected {valid_values(field)}."
+        ) from None

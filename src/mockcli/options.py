@@ -1,0 +1,62 @@
+"""The command-line view of the Settings: flag names, help text and valid ranges.
+
+Everything is derived from the Settings Struct's field metadata, so a new option or a
+changed range shows up in `--help` and in error messages without a second edit.
+"""
+
+from typing import Any
+
+import msgspec
+
+from mockcore.settings import Settings, environment_variable
+
+_FIELDS = {field.name: field for field in msgspec.inspect.type_info(Settings).fields}  # type: ignore[attr-defined]
+SHORT_FLAGS = {"port": "-p", "workers": "-w", "ttft": "-t", "verbose": "-v"}
+FIELD_NAMES: tuple[str, ...] = tuple(_FIELDS)
+
+
+def flag_name(field_name: str) -> str:
+    """`dcgm_gpu_name` -> `--dcgm-gpu-name`."""
+    return "--" + field_name.replace("_", "-")
+
+
+def _unwrap(info: Any) -> tuple[Any, str]:
+    description = ""
+    if isinstance(info, msgspec.inspect.Metadata):
+        description = (info.extra_json_schema or {}).get("description", "")
+        info = info.type
+    if isinstance(info, msgspec.inspect.UnionType):
+        info = next(member for member in info.types if not isinstance(member, msgspec.inspect.NoneType))
+    return info, description
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}"
+
+
+def valid_values(field_name: str) -> str:
+    """The valid range of an option in words: `1-65535`, `>= 0`, `one of a, b`."""
+    info, _ = _unwrap(_FIELDS[field_name].type)
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return "one of " + ", ".join(str(value) for value in info.values)
+    if isinstance(info, msgspec.inspect.BoolType):
+        return "true or false"
+    if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+        kind = "integer" if isinstance(info, msgspec.inspect.IntType) else "number"
+        if info.ge is not None and info.le is not None:
+            return f"{kind} {_bound(info.ge)}-{_bound(info.le)}"
+        if info.ge is not None:
+            return f"{kind} >= {_bound(info.ge)}"
+        return f"any {kind}"
+    return "a non-empty string"
+
+
+def option_help(field_name: str) -> str:
+    """One line of `--help`: what it is, its range and its environment variable."""
+    field = _FIELDS[field_name]
+    _, description = _unwrap(field.type)
+    default = "none" if field.default is None else field.default
+    return (
+        f"{description[:1].upper()}{description[1:]}. Valid: {valid_values(field_name)}. "
+        f"Default: {default}. Env: {environment_variable(field_name)}."
+    )

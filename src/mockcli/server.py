@@ -1,0 +1,66 @@
+"""Process management: the shared state file, the worker environment and Granian."""
+
+import os
+from pathlib import Path
+
+import msgspec
+from granian.constants import Interfaces, Loops
+from granian.log import LogLevels
+from granian.server.mp import MPServer
+
+from mockcli.logs import logging_dictconfig, wants_json
+from mockcore import Settings
+from mockhttp.app import FAULT_SEED_ENV, GPU_SEED_ENV, SETTINGS_ENV, STATE_FILE_ENV
+from mockhttp.services import seed_or_fresh
+from mockhttp.shared_state import create_shared_state_file
+
+WORKER_TARGET = "mockcli.worker:create_worker_app"
+# The kernel's accept queue and Granian's per-worker connection cap: a load test opens
+# thousands of concurrent streams, far beyond Granian's default of backlog // workers.
+LISTEN_BACKLOG = 4096
+CONNECTIONS_PER_WORKER = 8192
+# How long in-flight responses get to finish after SIGINT/SIGTERM.
+SHUTDOWN_GRACE_S = 30
+
+
+def worker_environment(settings: Settings, state_file: Path) -> dict[str, str]:
+    """What every worker needs: settings, the state file and seeds drawn once for all."""
+    return {
+        SETTINGS_ENV: msgspec.json.encode(settings).decode(),
+        STATE_FILE_ENV: str(state_file),
+        FAULT_SEED_ENV: str(seed_or_fresh(settings.random_seed)),
+        GPU_SEED_ENV: str(seed_or_fresh(settings.dcgm_seed)),
+    }
+
+
+def build_server(settings: Settings) -> MPServer:
+    """Granian over ASGI with uvloop, sized for thousands of streams."""
+    level = settings.effective_log_level
+    return MPServer(
+        WORKER_TARGET,
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        websockets=False,
+        backlog=LISTEN_BACKLOG,
+        backpressure=CONNECTIONS_PER_WORKER,
+        log_enabled=True,
+        log_level=LogLevels(level.lower()),
+        log_dictconfig=logging_dictconfig(level, wants_json()),
+        log_access=False,
+        respawn_failed_workers=True,
+        workers_kill_timeout=SHUTDOWN_GRACE_S,
+    )
+
+
+def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM; the state file is removed on the way out."""
+    state_file = create_shared_state_file()
+    try:
+        os.environ.update(worker_environment(settings, state_file))
+        build_server(settings).serve()
+    finally:
+        state_file.unlink(missing_ok=True)

@@ -1,0 +1,70 @@
+"""`--access-logs`: one structured line per request, with its tokens.
+
+A raw ASGI wrapper sees the status and the true end of a response (a stream ends when its
+last frame is sent or the client leaves); handlers add the token count to the record it
+puts in the scope.
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+RawScope = MutableMapping[str, Any]
+RawMessage = MutableMapping[str, Any]
+RawReceive = Callable[[], Awaitable[RawMessage]]
+RawSend = Callable[[RawMessage], Awaitable[None]]
+RawASGIApp = Callable[[RawScope, RawReceive, RawSend], Awaitable[None]]
+
+ACCESS_RECORD_KEY = "aiperf_mock_server.access"
+_LOGGER = logging.getLogger("mockhttp.access")
+
+
+class AccessRecord:
+    """What a handler knows and the middleware does not."""
+
+    __slots__ = ("tokens",)
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+
+def access_record(scope: RawScope) -> AccessRecord | None:
+    """The record of this request, when access logs are on."""
+    record: AccessRecord | None = scope.get(ACCESS_RECORD_KEY)
+    return record
+
+
+def access_log_middleware(app: RawASGIApp) -> RawASGIApp:
+    """Wrap `app` so that every HTTP request logs method, path, status, duration, tokens."""
+
+    async def logged(scope: RawScope, receive: RawReceive, send: RawSend) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        record = AccessRecord()
+        scope[ACCESS_RECORD_KEY] = record
+        status = 0
+
+        async def tracking_send(message: RawMessage) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, tracking_send)
+        finally:
+            _LOGGER.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "tokens": record.tokens,
+                },
+            )
+
+    return logged

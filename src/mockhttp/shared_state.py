@@ -1,0 +1,184 @@
+"""State shared by every worker process: one small memory-mapped file.
+
+Workers are separate processes (Granian may fork or spawn them), so nothing can be
+inherited: the CLI creates the file before the workers start and passes its path in the
+environment; each worker maps it. A `flock` on the file serialises the few read-modify-write
+operations (the request sequence, the GPU state); the load counters need no lock because
+each worker writes only its own slot and readers sum the slots.
+
+Layout (little-endian):
+    0   magic (8 bytes)
+    8   request sequence: the last number handed out (u64)
+    64  worker slots: MAX_WORKER_SLOTS x (pid, in_flight, tokens, served) as u64
+    ... GPU state blobs: GPU_INSTANCES x (length u32 + GPU_BLOB_BYTES)
+"""
+
+import contextlib
+import fcntl
+import mmap
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from mockhttp.ports import LoadSnapshot
+
+MAGIC = b"MOCKSRV1"
+MAX_WORKER_SLOTS = 64
+GPU_INSTANCES = 2
+GPU_BLOB_BYTES = 64 * 1024
+
+_SEQUENCE_OFFSET = 8
+_SLOTS_OFFSET = 64
+_SLOT = struct.Struct("<QqQQ")
+_GPU_OFFSET = _SLOTS_OFFSET + MAX_WORKER_SLOTS * _SLOT.size
+_GPU_LENGTH = struct.Struct("<I")
+_GPU_STRIDE = _GPU_LENGTH.size + GPU_BLOB_BYTES
+FILE_BYTES = _GPU_OFFSET + GPU_INSTANCES * _GPU_STRIDE
+_U64 = struct.Struct("<Q")
+
+
+def create_shared_state_file(directory: str | None = None) -> Path:
+    """Create a zeroed state file (in /dev/shm when available) and return its path."""
+    base = directory or ("/dev/shm" if Path("/dev/shm").is_dir() else None)  # noqa: S108 - tmpfs, not a temp name
+    handle, name = tempfile.mkstemp(prefix="aiperf-mock-server-", suffix=".state", dir=base)
+    with os.fdopen(handle, "wb") as state_file:
+        state_file.write(MAGIC)
+        state_file.truncate(FILE_BYTES)
+    return Path(name)
+
+
+class SharedStateFile:
+    """One worker's mapping of the state file."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR)
+        self._map = mmap.mmap(self._fd, FILE_BYTES)
+        if self._map[:8] != MAGIC:
+            msg = f"{path} is not an aiperf-mock-server state file"
+            raise ValueError(msg)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[mmap.mmap]:
+        """Exclusive access across processes for a read-modify-write."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield self._map
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    @property
+    def memory(self) -> mmap.mmap:
+        """Unlocked access, for single-writer slots and reads."""
+        return self._map
+
+    def close(self) -> None:
+        """Unmap and close; the file itself belongs to the CLI."""
+        self._map.close()
+        os.close(self._fd)
+
+
+class SharedSequence:
+    """The request sequence, one counter for all workers."""
+
+    def __init__(self, state: SharedStateFile) -> None:
+        self._state = state
+
+    def next_sequence_number(self) -> int:
+        """Increment under the file lock and return the new value."""
+        with self._state.locked() as memory:
+            number: int = _U64.unpack_from(memory, _SEQUENCE_OFFSET)[0] + 1
+            _U64.pack_into(memory, _SEQUENCE_OFFSET, number)
+        return number
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SharedLoadTracker:
+    """Per-worker counters in this worker's own slot; snapshots sum every live slot."""
+
+    def __init__(self, state: SharedStateFile) -> None:
+        self._state = state
+        self._pid = os.getpid()
+        self._offset = self._claim_slot()
+        self._in_flight = 0
+        self._tokens = 0
+        self._served = 0
+
+    def _claim_slot(self) -> int:
+        """Take a free slot, or one left by a dead worker (Granian respawns workers)."""
+        with self._state.locked() as memory:
+            for index in range(MAX_WORKER_SLOTS):
+                offset = _SLOTS_OFFSET + index * _SLOT.size
+                pid = _SLOT.unpack_from(memory, offset)[0]
+                if pid in {0, self._pid} or not _process_alive(pid):
+                    _SLOT.pack_into(memory, offset, self._pid, 0, 0, 0)
+                    return offset
+        msg = f"no free worker slot among {MAX_WORKER_SLOTS}"
+        raise RuntimeError(msg)
+
+    def _publish(self) -> None:
+        _SLOT.pack_into(
+            self._state.memory, self._offset, self._pid, self._in_flight, self._tokens, self._served
+        )
+
+    def request_started(self) -> None:
+        """Count one more request in flight."""
+        self._in_flight += 1
+        self._publish()
+
+    def request_finished(self, tokens_emitted: int) -> None:
+        """Count a request out, with its tokens."""
+        self._in_flight -= 1
+        self._tokens += tokens_emitted
+        self._served += 1
+        self._publish()
+
+    def snapshot(self) -> LoadSnapshot:
+        """Totals over the slots of live workers."""
+        in_flight = tokens = served = 0
+        memory = self._state.memory
+        for index in range(MAX_WORKER_SLOTS):
+            pid, slot_in_flight, slot_tokens, slot_served = _SLOT.unpack_from(
+                memory, _SLOTS_OFFSET + index * _SLOT.size
+            )
+            if pid == 0:
+                continue
+            tokens += slot_tokens
+            served += slot_served
+            if pid == self._pid or _process_alive(pid):
+                in_flight += slot_in_flight
+        return LoadSnapshot(in_flight_requests=in_flight, tokens_emitted=tokens, requests_served=served)
+
+
+class SharedBlobStore:
+    """Opaque per-instance blobs (the GPU physics state), replaced under the file lock."""
+
+    def __init__(self, state: SharedStateFile) -> None:
+        self._state = state
+
+    def transact(self, instance: int, change: Callable[[bytes], bytes]) -> bytes:
+        """Replace the blob of `instance` (0-based) by `change(blob)` atomically; return it.
+
+        The blob is empty before the first write.
+        """
+        offset = _GPU_OFFSET + instance * _GPU_STRIDE
+        start = offset + _GPU_LENGTH.size
+        with self._state.locked() as memory:
+            length = _GPU_LENGTH.unpack_from(memory, offset)[0]
+            blob = change(bytes(memory[start : start + length]))
+            if len(blob) > GPU_BLOB_BYTES:
+                msg = f"GPU state of {len(blob)} bytes exceeds {GPU_BLOB_BYTES}"
+                raise ValueError(msg)
+            memory[start : start + len(blob)] = blob
+            _GPU_LENGTH.pack_into(memory, offset, len(blob))
+        return blob
