@@ -1,0 +1,149 @@
+"""The four inference routes as raw ASGI handlers inside the Litestar app.
+
+Why raw: these routes carry the benchmark load, and Litestar's request/response machinery
+(signature parsing, `Request`, `Response`) costs about 50 us per request, several times the
+work of planning the answer. Routing, 404s, middleware and exception handling stay Litestar's;
+the handlers below only read the body, ask the inference service, and send bytes.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from litestar import asgi
+from litestar.handlers import ASGIRouteHandler
+
+from mockcore import ErrorInfo, GenerationPlan
+from mockcore.requests import Route
+from mockhttp.access_log import access_record
+from mockhttp.inference import InferenceService, RejectedError
+from mockhttp.render_json import error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+ROUTE_PATHS: dict[Route, str] = {
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
+    "ranking": "/v1/ranking",
+}
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+_END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; raises `_BodyTooLargeError` past `limit` bytes."""
+    message = await receive()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body"):
+        if len(body) > limit:
+            raise _BodyTooLargeError
+        return body
+    parts = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLargeError
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+async def send_bytes(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = _JSON_HEADERS
+) -> None:
+    """One complete response."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def send_error(
+    send: Send, status: int, info: ErrorInfo, extra_headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """An OpenAI error envelope."""
+    await send_bytes(send, status, error_body(info), [*_JSON_HEADERS, *extra_headers])
+
+
+def _invalid_request(message: str) -> ErrorInfo:
+    return ErrorInfo(message=message, type="invalid_request_error", param=None, code=None)
+
+
+async def _cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[Any]) -> None:
+    """Cancel the streaming task the moment the client goes away."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            stream_task.cancel()
+            return
+
+
+async def _stream(send: Send, receive: Receive, frames: Any) -> None:
+    """Send each frame as its own body message; stop at once on disconnect."""
+    await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+    task = asyncio.current_task()
+    assert task is not None  # noqa: S101 - always inside a task under ASGI
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
+    try:
+        async for frame in frames:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send(_END_OF_BODY)
+    except asyncio.CancelledError:
+        if not watcher.done():
+            raise
+        task.uncancel()  # the client left: a normal end for us
+    except OSError:
+        pass  # the transport closed under a send: the same, seen from the other side
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await frames.aclose()
+
+
+def inference_endpoint(
+    route: Route, inference: InferenceService, clock: Callable[[], float]
+) -> ASGIRouteHandler:
+    """The raw ASGI handler of one inference route."""
+    path = ROUTE_PATHS[route]
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        t0 = clock()  # on arrival, before the body is read: SPEC section 11
+        if scope["method"] != "POST":
+            message = f"Method {scope['method']} is not allowed on {path}."
+            await send_error(send, 405, _invalid_request(message), ((b"allow", b"POST"),))
+            return
+        try:
+            body = await _read_body(receive, MAX_BODY_BYTES)
+        except _BodyTooLargeError:
+            await send_error(send, 413, _invalid_request(f"The request body exceeds {MAX_BODY_BYTES} bytes."))
+            return
+        try:
+            plan = inference.admit(route, body)
+        except RejectedError as rejected:
+            await send_error(send, rejected.status_code, rejected.info)
+            return
+        record = access_record(scope)
+        if isinstance(plan, GenerationPlan) and plan.stream:
+            await _stream(send, receive, inference.stream(plan, t0, record))
+            return
+        await send_bytes(send, 200, await inference.complete(plan, t0, record))
+
+    endpoint.__name__ = f"{route}_endpoint"
+    endpoint.__doc__ = f"POST {path}"
+    return asgi(path, copy_scope=False)(endpoint)
