@@ -10,6 +10,7 @@ import msgspec
 from litestar import MediaType, Response, get
 from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
 
+from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.settings import settings_as_config
 from mockhttp.inference import InferenceService
@@ -17,6 +18,7 @@ from mockhttp.inference_endpoints import ROUTE_PATHS, inference_endpoint
 from mockhttp.render_json import encode_json
 from mockhttp.responses import ModelCard, ModelListBody
 from mockhttp.services import Services
+from mockhttp.telemetry import GpuTelemetry
 
 
 def package_version() -> str:
@@ -32,7 +34,7 @@ def _json(content: bytes) -> Response[bytes]:
 
 
 def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRouteHandler]:
-    """Every route of SPEC section 2 except the DCGM pair."""
+    """Every route of SPEC section 2."""
     inference = InferenceService(services)
     config = settings_as_config(services.settings)
     health_body = msgspec.json.encode({"status": "healthy", "config": config})
@@ -54,6 +56,18 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
         """The advertised models (every name is accepted)."""
         return _json(models_body)
 
+    telemetry = GpuTelemetry(services)
+
+    @get("/dcgm1/metrics")
+    async def dcgm1_metrics() -> Response[bytes]:
+        """The first simulated dcgm-exporter."""
+        return Response(telemetry.scrape(1), media_type=DCGM_CONTENT_TYPE)
+
+    @get("/dcgm2/metrics")
+    async def dcgm2_metrics() -> Response[bytes]:
+        """The second simulated dcgm-exporter (its own GPUs, same configuration)."""
+        return Response(telemetry.scrape(2), media_type=DCGM_CONTENT_TYPE)
+
     @get("/health")
     async def health() -> Response[bytes]:
         """Liveness and the effective configuration."""
@@ -65,4 +79,4 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
         return _json(root_body)
 
     inference_handlers = [inference_endpoint(route, inference, clock) for route in ROUTE_PATHS]
-    return [*inference_handlers, models, health, root]
+    return [*inference_handlers, models, dcgm1_metrics, dcgm2_metrics, health, root]
