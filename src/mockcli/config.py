@@ -4,6 +4,7 @@ Validation goes through the Settings Struct (its ranges are the only source of t
 failure becomes one line naming the option, the value given and the valid range.
 """
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -36,16 +37,25 @@ def resolve_settings(flag_values: Mapping[str, Any | None], environ: Mapping[str
         if flag_value is not None:
             raw[name] = flag_value
             sources[name] = flag_name(name)
+    given = dict(raw)  # as typed, for the message
     log_level = raw.get("log_level")
     if isinstance(log_level, str):
         raw["log_level"] = log_level.upper()
     try:
-        return settings_from_mapping(raw)
+        settings = settings_from_mapping(raw)
     except msgspec.ValidationError as exc:
         match = _FIELD_IN_ERROR.search(str(exc))
         if match is None or match["field"] not in raw:
             raise ConfigError(f"Invalid configuration: {exc}") from None
-        field = match["field"]
-        raise ConfigError(
-            f"Invalid value {raw[field]!r} for {sources[field]}: expected {valid_values(field)}."
-        ) from None
+        raise _invalid(match["field"], given, sources) from None
+    # "inf" passes `ge=0` but cannot be slept on nor sent to the workers as JSON.
+    for field in raw:
+        value = getattr(settings, field)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _invalid(field, given, sources)
+    return settings
+
+
+def _invalid(field: str, given: Mapping[str, Any], sources: Mapping[str, str]) -> ConfigError:
+    expected = valid_values(field)
+    return ConfigError(f"Invalid value {given[field]!r} for {sources[field]}: expected {expected}.")

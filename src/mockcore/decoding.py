@@ -18,6 +18,7 @@ def decode_request(route: Route, body: bytes) -> InferenceRequest:
         request: InferenceRequest = _DECODERS[route].decode(body)
     except msgspec.ValidationError as exc:
         raise error_from_validation(exc) from None
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # msgspec lets invalid UTF-8 inside a string through as UnicodeDecodeError.
         raise error_from_malformed_json(exc) from None
     return request

@@ -12,9 +12,12 @@ _DIGEST_BYTES = 32
 _UNIT_SCALE = float(1 << 64)
 
 
-def digest_texts(texts: Iterable[str]) -> bytes:
-    """Hash an ordered sequence of texts; length prefixes keep the framing unambiguous."""
-    hasher = hashlib.blake2b(digest_size=_DIGEST_BYTES, person=b"mock-content")
+def digest_texts(texts: Iterable[str], *, person: bytes = b"mock-content") -> bytes:
+    """Hash an ordered sequence of texts; length prefixes keep the framing unambiguous.
+
+    `person` separates kinds of content that could spell the same texts.
+    """
+    hasher = hashlib.blake2b(digest_size=_DIGEST_BYTES, person=person)
     for text in texts:
         encoded = text.encode("utf-8", "surrogatepass")
         hasher.update(len(encoded).to_bytes(8, "little"))
@@ -28,8 +31,8 @@ def digest_fields(records: Iterable[tuple[str, str]]) -> bytes:
 
 
 def digest_token_ids(token_ids: Iterable[int]) -> bytes:
-    """Hash a token-id prompt, which has no text."""
-    return digest_texts([",".join(str(token_id) for token_id in token_ids)])
+    """Hash a token-id prompt, which has no text (never equal to the text "1,2,3")."""
+    return digest_texts([",".join(str(token_id) for token_id in token_ids)], person=b"mock-token-ids")
 
 
 def derived_u64(digest: bytes, salt: bytes) -> int:

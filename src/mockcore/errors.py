@@ -35,7 +35,7 @@ def error_from_validation(exc: msgspec.ValidationError) -> RequestError:
     return RequestError(text, param)
 
 
-def error_from_malformed_json(exc: msgspec.DecodeError) -> RequestError:
+def error_from_malformed_json(exc: msgspec.DecodeError | UnicodeDecodeError) -> RequestError:
     """The body is not JSON at all: OpenAI's wording, with the parser's reason."""
     return RequestError(
         f"We could not parse the JSON body of your request ({exc}). The request body must be a JSON object.",

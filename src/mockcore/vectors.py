@@ -30,7 +30,11 @@ def embedding_vector(digest: bytes, dimensions: int = EMBEDDING_DIMENSIONS) -> t
         (value - _HALF_RANGE) / _HALF_RANGE
         for value in struct.unpack(f"<{dimensions}H", raw[: 2 * dimensions])
     ]
-    norm = math.sqrt(math.fsum(component * component for component in components)) or 1.0
+    norm = math.sqrt(math.fsum(component * component for component in components))
+    if norm == 0.0:
+        # Every drawn component is zero (one text in 65,536 at `dimensions: 1`): a vector
+        # must still have unit length, so take the first axis.
+        return (1.0,) + (0.0,) * (dimensions - 1)
     return tuple(array("f", [component / norm for component in components]))
 
 
