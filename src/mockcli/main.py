@@ -1,20 +1,23 @@
 """The `aiperf-mock-server` command.
 
-Options are taken as raw strings and validated once, through the Settings Struct, so that
-every invalid value, from a flag or from the environment, gets the same one-line error
-(Typer's own range checks cannot name the value and the whole range).
+Its options are generated from the Settings Struct, one per field, so a new setting is a
+new flag and environment variable without a second edit. Values are taken as raw strings
+and validated once, through Settings, so that every invalid value, from a flag or from the
+environment, gets the same one-line error (Typer's own range checks cannot name the value
+and the whole range).
 """
 
+import inspect
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 import typer
 
 from mockcli.config import ConfigError, resolve_settings
 from mockcli.logs import configure_logging, wants_json
-from mockcli.options import option_help
+from mockcli.options import FIELD_NAMES, SHORT_FLAGS, flag_name, is_switch, metavar, option_help
 from mockcli.server import serve
 from mockcore.settings import settings_as_config
 
@@ -28,46 +31,21 @@ app = typer.Typer(
 )
 
 
-@app.command()
-def main(  # noqa: PLR0917 - Typer reads options from the signature
-    port: Annotated[str | None, typer.Option("--port", "-p", metavar="INT", help=option_help("port"))] = None,
-    host: Annotated[str | None, typer.Option("--host", metavar="ADDRESS", help=option_help("host"))] = None,
-    workers: Annotated[
-        str | None, typer.Option("--workers", "-w", metavar="INT", help=option_help("workers"))
-    ] = None,
-    ttft: Annotated[str | None, typer.Option("--ttft", "-t", metavar="MS", help=option_help("ttft"))] = None,
-    itl: Annotated[str | None, typer.Option("--itl", metavar="MS", help=option_help("itl"))] = None,
-    error_rate: Annotated[
-        str | None, typer.Option("--error-rate", metavar="PERCENT", help=option_help("error_rate"))
-    ] = None,
-    random_seed: Annotated[
-        str | None, typer.Option("--random-seed", metavar="INT", help=option_help("random_seed"))
-    ] = None,
-    log_level: Annotated[
-        str | None, typer.Option("--log-level", metavar="LEVEL", help=option_help("log_level"))
-    ] = None,
-    verbose: Annotated[bool | None, typer.Option("--verbose", "-v", help=option_help("verbose"))] = None,
-    access_logs: Annotated[
-        bool | None, typer.Option("--access-logs", help=option_help("access_logs"))
-    ] = None,
-    dcgm_gpu_name: Annotated[
-        str | None, typer.Option("--dcgm-gpu-name", metavar="MODEL", help=option_help("dcgm_gpu_name"))
-    ] = None,
-    dcgm_num_gpus: Annotated[
-        str | None, typer.Option("--dcgm-num-gpus", metavar="INT", help=option_help("dcgm_num_gpus"))
-    ] = None,
-    dcgm_initial_load: Annotated[
-        str | None, typer.Option("--dcgm-initial-load", metavar="LOAD", help=option_help("dcgm_initial_load"))
-    ] = None,
-    dcgm_hostname: Annotated[
-        str | None, typer.Option("--dcgm-hostname", metavar="NAME", help=option_help("dcgm_hostname"))
-    ] = None,
-    dcgm_seed: Annotated[
-        str | None, typer.Option("--dcgm-seed", metavar="INT", help=option_help("dcgm_seed"))
-    ] = None,
-) -> None:
+def _option_parameter(field_name: str) -> inspect.Parameter:
+    """One Typer option: a switch for booleans, a raw string for everything else."""
+    names = [flag_name(field_name), *([SHORT_FLAGS[field_name]] if field_name in SHORT_FLAGS else [])]
+    option: Any
+    if is_switch(field_name):
+        option = Annotated[bool | None, typer.Option(*names, help=option_help(field_name))]
+    else:
+        option = Annotated[
+            str | None, typer.Option(*names, metavar=metavar(field_name), help=option_help(field_name))
+        ]
+    return inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+
+
+def main(**flags: Any) -> None:
     """Start the mock server (every option also reads MOCK_SERVER_<OPTION> from the environment)."""
-    flags = dict(locals())
     try:
         settings = resolve_settings(flags, os.environ)
     except ConfigError as error:
@@ -80,6 +58,13 @@ def main(  # noqa: PLR0917 - Typer reads options from the signature
         config=settings_as_config(settings),
     )
     serve(settings)
+
+
+# Typer reads the options from the signature: give `main` one parameter per setting.
+main.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [_option_parameter(name) for name in FIELD_NAMES], return_annotation=None
+)
+app.command()(main)
 
 
 def run() -> None:

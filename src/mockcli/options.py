@@ -27,11 +27,13 @@ def _unwrap(info: Any) -> tuple[Any, str]:
         info = info.type
     if isinstance(info, msgspec.inspect.UnionType):
         info = next(member for member in info.types if not isinstance(member, msgspec.inspect.NoneType))
+        if isinstance(info, msgspec.inspect.Metadata):
+            return _unwrap(info)
     return info, description
 
 
 def _bound(value: float) -> str:
-    return f"{value:g}"
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def valid_values(field_name: str) -> str:
@@ -49,6 +51,24 @@ def valid_values(field_name: str) -> str:
             return f"{kind} >= {_bound(info.ge)}"
         return f"any {kind}"
     return "a non-empty string"
+
+
+def is_switch(field_name: str) -> bool:
+    """Boolean options are switches (`--verbose`), not `--verbose true`."""
+    info, _ = _unwrap(_FIELDS[field_name].type)
+    return isinstance(info, msgspec.inspect.BoolType)
+
+
+def metavar(field_name: str) -> str:
+    """The placeholder `--help` shows for an option's value."""
+    info, _ = _unwrap(_FIELDS[field_name].type)
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return "CHOICE"
+    if isinstance(info, msgspec.inspect.IntType):
+        return "INTEGER"
+    if isinstance(info, msgspec.inspect.FloatType):
+        return "NUMBER"
+    return "TEXT"
 
 
 def option_help(field_name: str) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import msgspec
 from granian.constants import Interfaces, Loops
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
 
@@ -51,6 +52,7 @@ def build_server(settings: Settings) -> MPServer:
         log_level=LogLevels(level.lower()),
         log_dictconfig=logging_dictconfig(level, wants_json()),
         log_access=False,
+        http1_settings=HTTP1Settings(header_read_timeout=round(settings.header_timeout * 1000)),
         respawn_failed_workers=True,
         workers_kill_timeout=SHUTDOWN_GRACE_S,
     )

@@ -17,7 +17,8 @@ EncodingFormat = Literal["float", "base64"]
 TokenId = Annotated[int, msgspec.Meta(ge=0)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
-ModelName = Annotated[str, msgspec.Meta(min_length=1)]
+MAX_MODEL_NAME_CHARS = 256
+ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MODEL_NAME_CHARS)]
 
 
 class ContentPart(msgspec.Struct, kw_only=True):

@@ -2,6 +2,7 @@
 
 from mockcore.decoding import decode_request
 from mockcore.faults import InjectedFault, draw_fault
+from mockcore.limits import check_limits
 from mockcore.plan import ResponsePlan
 from mockcore.planner import plan_chat, plan_completion
 from mockcore.requests import (
@@ -22,6 +23,7 @@ def plan_request(route: Route, body: bytes, settings: Settings) -> ResponsePlan:
     shift the fault sequence.
     """
     request = decode_request(route, body)
+    check_limits(request, settings)
     if isinstance(request, ChatCompletionRequest):
         return plan_chat(request, settings)
     if isinstance(request, CompletionRequest):

@@ -41,6 +41,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         str, msgspec.Meta(min_length=1, description="Hostname label of the DCGM metrics")
     ] = "localhost"
     dcgm_seed: Annotated[int | None, msgspec.Meta(description="seed of GPU ids, offsets and noise")] = None
+    api_key: (
+        Annotated[
+            str, msgspec.Meta(min_length=1, description="require `Authorization: Bearer <key>` on /v1 routes")
+        ]
+        | None
+    ) = None
+    max_request_bytes: Annotated[
+        int, msgspec.Meta(ge=1024, le=1 << 30, description="largest request body, bytes (413 above)")
+    ] = 10 * 1024 * 1024
+    max_request_items: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=1_000_000, description="most messages, prompts, inputs or passages in one request"
+        ),
+    ] = 4096
+    max_prompt_chars: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=1_000_000_000, description="most prompt characters in one request (a token id counts 4)"
+        ),
+    ] = 4_000_000
+    max_output_tokens: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=100_000_000, description="largest max_tokens or min_tokens a request may ask for"
+        ),
+    ] = 131_072
+    max_concurrent_streams: Annotated[
+        int, msgspec.Meta(ge=1, le=1_000_000, description="streams per worker at once (429 above)")
+    ] = 10_000
+    header_timeout: Annotated[
+        float,
+        msgspec.Meta(ge=1, le=60, description="seconds a connection may take to send its request headers"),
+    ] = 30.0
 
     @property
     def effective_log_level(self) -> LogLevel:
@@ -56,9 +90,17 @@ def settings_from_mapping(values: dict[str, Any]) -> Settings:
     return msgspec.convert(values, Settings, strict=False)
 
 
+REDACTED = "<redacted>"
+
+
 def settings_as_config(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON-ready values, as `/health` and `/` show them."""
+    """The settings as plain JSON-ready values, as `/health`, `/` and the logs show them.
+
+    The API key is a secret: it shows as "<redacted>" when set, never as itself.
+    """
     config: dict[str, Any] = msgspec.to_builtins(settings)
+    if settings.api_key is not None:
+        config["api_key"] = REDACTED
     return config
 
 

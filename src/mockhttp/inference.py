@@ -24,13 +24,19 @@ _LOGGER = logging.getLogger("mockhttp")
 _ID_PREFIX = {"chat": "chatcmpl-", "completions": "cmpl-"}
 
 
-class RejectedError(Exception):
-    """The request ends in an error envelope (400 or an injected 500)."""
+RETRY_AFTER_S = 1
 
-    def __init__(self, status_code: int, info: ErrorInfo) -> None:
+
+class RejectedError(Exception):
+    """The request ends in an error envelope (400, 429 or an injected 500)."""
+
+    def __init__(
+        self, status_code: int, info: ErrorInfo, headers: tuple[tuple[bytes, bytes], ...] = ()
+    ) -> None:
         super().__init__(info.message)
         self.status_code = status_code
         self.info = info
+        self.headers = headers
 
 
 class InferenceService:
@@ -41,16 +47,32 @@ class InferenceService:
         self._settings = services.settings
         self._clock = services.clock
         self._faults_injected = 0
+        self._open_streams = 0
+
+    @property
+    def open_streams(self) -> int:
+        """Streams of this worker admitted and not yet released."""
+        return self._open_streams
 
     def admit(self, route: Route, body: bytes) -> ResponsePlan:
-        """Validate, plan, draw the sequence number and the fault; raise `RejectedError`."""
+        """Validate, plan, check capacity, draw the sequence number and the fault.
+
+        Raises `RejectedError`. Neither a 400 nor a 429 draws a sequence number, so they do
+        not shift the fault sequence. A streaming plan holds one of this worker's stream
+        slots until `release_stream` is called.
+        """
         try:
             plan = plan_request(route, body, self._settings)
         except RequestError as error:
             raise RejectedError(400, invalid_request_info(error)) from None
+        streaming = isinstance(plan, GenerationPlan) and plan.stream
+        if streaming:
+            self._reserve_stream()
         sequence_number = self._services.sequence.next_sequence_number()
         fault = fault_for(self._settings, self._services.fault_seed, sequence_number)
         if fault is not None:
+            if streaming:
+                self.release_stream()
             self._faults_injected += 1
             _LOGGER.warning(
                 "injected fault on request %d (%d injected by this worker)",
@@ -60,6 +82,23 @@ class InferenceService:
             info = ErrorInfo(message=fault.message, type=fault.type, param=None, code=fault.code)
             raise RejectedError(fault.status_code, info)
         return plan
+
+    def _reserve_stream(self) -> None:
+        limit = self._settings.max_concurrent_streams
+        if self._open_streams >= limit:
+            info = ErrorInfo(
+                message=f"This worker is serving its maximum of {limit} streams (--max-concurrent-streams); "
+                f"retry after {RETRY_AFTER_S} s.",
+                type="rate_limit_error",
+                param=None,
+                code="too_many_streams",
+            )
+            raise RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),))
+        self._open_streams += 1
+
+    def release_stream(self) -> None:
+        """Give back the slot of a stream that ended, however it ended."""
+        self._open_streams -= 1
 
     async def complete(self, plan: ResponsePlan, t0: float, record: AccessRecord | None = None) -> bytes:
         """The whole JSON body, released at the plan's response deadline."""

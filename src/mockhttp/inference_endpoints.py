@@ -8,6 +8,7 @@ the handlers below only read the body, ask the inference service, and send bytes
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from litestar.handlers import ASGIRouteHandler
 
 from mockcore import ErrorInfo, GenerationPlan
 from mockcore.requests import Route
+from mockcore.settings import Settings
 from mockhttp.access_log import access_record
 from mockhttp.inference import InferenceService, RejectedError
 from mockhttp.render_json import error_body
@@ -25,7 +27,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-MAX_BODY_BYTES = 10 * 1024 * 1024
 ROUTE_PATHS: dict[Route, str] = {
     "chat": "/v1/chat/completions",
     "completions": "/v1/completions",
@@ -95,7 +96,11 @@ async def _cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[Any]
 
 async def _stream(send: Send, receive: Receive, frames: Any) -> None:
     """Send each frame as its own body message; stop at once on disconnect."""
-    await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+    except OSError:
+        await frames.aclose()
+        return
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside a task under ASGI
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
@@ -116,11 +121,36 @@ async def _stream(send: Send, receive: Receive, frames: Any) -> None:
         await frames.aclose()
 
 
+def _bearer_token(scope: Scope) -> bytes | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = bytes(value).partition(b" ")
+            return token.strip() if scheme.lower() == b"bearer" else None
+    return None
+
+
+def api_key_error(scope: Scope, api_key: bytes | None) -> ErrorInfo | None:
+    """None when the request may pass: no key configured, or the right bearer token."""
+    if api_key is None:
+        return None
+    token = _bearer_token(scope)
+    if token is not None and hmac.compare_digest(token, api_key):
+        return None
+    message = (
+        "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
+        if token is None
+        else "Incorrect API key provided."
+    )
+    return ErrorInfo(message=message, type="invalid_request_error", param=None, code="invalid_api_key")
+
+
 def inference_endpoint(
-    route: Route, inference: InferenceService, clock: Callable[[], float]
+    route: Route, inference: InferenceService, clock: Callable[[], float], settings: Settings
 ) -> ASGIRouteHandler:
     """The raw ASGI handler of one inference route."""
     path = ROUTE_PATHS[route]
+    max_body_bytes = settings.max_request_bytes
+    api_key = settings.api_key.encode() if settings.api_key is not None else None
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = clock()  # on arrival, before the body is read: SPEC section 11
@@ -128,19 +158,27 @@ def inference_endpoint(
             message = f"Method {scope['method']} is not allowed on {path}."
             await send_error(send, 405, _invalid_request(message), ((b"allow", b"POST"),))
             return
+        unauthorized = api_key_error(scope, api_key)
+        if unauthorized is not None:
+            await send_error(send, 401, unauthorized)
+            return
         try:
-            body = await _read_body(receive, MAX_BODY_BYTES)
+            body = await _read_body(receive, max_body_bytes)
         except _BodyTooLargeError:
-            await send_error(send, 413, _invalid_request(f"The request body exceeds {MAX_BODY_BYTES} bytes."))
+            message = f"The request body exceeds {max_body_bytes} bytes (--max-request-bytes)."
+            await send_error(send, 413, _invalid_request(message))
             return
         try:
             plan = inference.admit(route, body)
         except RejectedError as rejected:
-            await send_error(send, rejected.status_code, rejected.info)
+            await send_error(send, rejected.status_code, rejected.info, rejected.headers)
             return
         record = access_record(scope)
         if isinstance(plan, GenerationPlan) and plan.stream:
-            await _stream(send, receive, inference.stream(plan, t0, record))
+            try:
+                await _stream(send, receive, inference.stream(plan, t0, record))
+            finally:
+                inference.release_stream()
             return
         await send_bytes(send, 200, await inference.complete(plan, t0, record))
 

@@ -5,16 +5,19 @@ two apps in one process (a mounted one, say) never share state by accident.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import msgspec
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
 
 from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.settings import settings_as_config
+from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService
-from mockhttp.inference_endpoints import ROUTE_PATHS, inference_endpoint
+from mockhttp.inference_endpoints import ROUTE_PATHS, api_key_error, inference_endpoint
+from mockhttp.openapi import OPENAPI_PATH, openapi_document
 from mockhttp.render_json import encode_json
 from mockhttp.responses import ModelCard, ModelListBody
 from mockhttp.services import Services
@@ -51,9 +54,14 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
     )
     clock = services.clock
 
+    api_key = services.settings.api_key.encode() if services.settings.api_key is not None else None
+
     @get("/v1/models")
-    async def models() -> Response[bytes]:
+    async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
         """The advertised models (every name is accepted)."""
+        unauthorized = api_key_error(request.scope, api_key)  # type: ignore[arg-type]
+        if unauthorized is not None:
+            return error_response(401, unauthorized)
         return _json(models_body)
 
     telemetry = GpuTelemetry(services)
@@ -68,6 +76,13 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
         """The second simulated dcgm-exporter (its own GPUs, same configuration)."""
         return Response(telemetry.scrape(2), media_type=DCGM_CONTENT_TYPE)
 
+    openapi_body = msgspec.json.encode(openapi_document(package_version()))
+
+    @get(OPENAPI_PATH)
+    async def openapi() -> Response[bytes]:
+        """This server's OpenAPI document."""
+        return _json(openapi_body)
+
     @get("/health")
     async def health() -> Response[bytes]:
         """Liveness and the effective configuration."""
@@ -78,5 +93,7 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
         """Server name, version and configuration."""
         return _json(root_body)
 
-    inference_handlers = [inference_endpoint(route, inference, clock) for route in ROUTE_PATHS]
-    return [*inference_handlers, models, dcgm1_metrics, dcgm2_metrics, health, root]
+    inference_handlers = [
+        inference_endpoint(route, inference, clock, services.settings) for route in ROUTE_PATHS
+    ]
+    return [*inference_handlers, models, dcgm1_metrics, dcgm2_metrics, openapi, health, root]

@@ -13,12 +13,11 @@ from litestar.testing import TestClient
 
 from mockcore import Settings, predict
 from mockhttp import create_app
-from mockhttp.inference_endpoints import MAX_BODY_BYTES
 
 INSTANT = Settings(ttft=0.0, itl=0.0)
 CHAT = "/v1/chat/completions"
 USER = [{"role": "user", "content": "hi"}]
-BODY_LIMIT_BYTES = MAX_BODY_BYTES  # 10 MiB
+BODY_LIMIT_BYTES = Settings().max_request_bytes  # 10 MiB by default
 
 
 @dataclass(frozen=True)
