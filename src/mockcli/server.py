@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 import msgspec
-from granian.constants import Interfaces, Loops
+from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
@@ -43,6 +43,9 @@ def build_server(settings: Settings) -> MPServer:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.ASGI,
+        # HTTP/1.1 only: in "auto" mode a connection that never sends a byte waits for protocol
+        # detection forever, and the header timeout never starts.
+        http=HTTPModes.http1,
         workers=settings.workers,
         loop=Loops.uvloop,
         websockets=False,

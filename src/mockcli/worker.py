@@ -5,6 +5,7 @@ built here from the environment the CLI prepared.
 """
 
 import os
+import signal
 
 from litestar import Litestar
 
@@ -14,6 +15,13 @@ from mockhttp import create_app_from_env, settings_from_environ
 
 def create_worker_app() -> Litestar:
     """Configure this worker's logging, then build the app from the environment."""
+    # A forked worker inherits the master's SIGINT/SIGTERM handler, which only flags the
+    # master's copy of the server: a stop signal that arrives while this worker is still
+    # starting would be lost and Granian would wait its whole kill timeout (30 s) for it.
+    # Until Granian installs the worker's own handlers (once the app is loaded), a stop
+    # signal simply ends this worker; it serves nothing yet.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_DFL)
     settings = settings_from_environ(os.environ)
     configure_logging(settings.effective_log_level, wants_json())
     return create_app_from_env()

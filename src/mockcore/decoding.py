@@ -4,7 +4,7 @@ from typing import Any
 
 import msgspec
 
-from mockcore.errors import error_from_malformed_json, error_from_validation
+from mockcore.errors import RequestError, error_from_malformed_json, error_from_validation
 from mockcore.requests import REQUEST_TYPES, InferenceRequest, Route
 
 _DECODERS: dict[Route, msgspec.json.Decoder[Any]] = {
@@ -21,4 +21,10 @@ def decode_request(route: Route, body: bytes) -> InferenceRequest:
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # msgspec lets invalid UTF-8 inside a string through as UnicodeDecodeError.
         raise error_from_malformed_json(exc) from None
+    except RecursionError:
+        # msgspec recurses once per nesting level, even through an unknown field it skips.
+        raise RequestError(
+            "The JSON body of your request is nested too deeply. The request body must be a JSON object.",
+            None,
+        ) from None
     return request

@@ -40,6 +40,8 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
+# A stream yields to the event loop once every this many frames (see `_stream`).
+_FRAMES_PER_YIELD = 32
 
 
 class _BodyTooLargeError(Exception):
@@ -104,9 +106,16 @@ async def _stream(send: Send, receive: Receive, frames: Any) -> None:
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside a task under ASGI
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
+    unyielded = 0
     try:
         async for frame in frames:
             await send({"type": "http.response.body", "body": frame, "more_body": True})
+            unyielded += 1
+            if unyielded == _FRAMES_PER_YIELD:
+                # With ITL 0 or a late schedule nothing sleeps, and a send into a closed
+                # connection neither fails nor waits: give the watcher a turn now and then.
+                unyielded = 0
+                await asyncio.sleep(0)
         await send(_END_OF_BODY)
     except asyncio.CancelledError:
         if not watcher.done():

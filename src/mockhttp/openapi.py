@@ -28,6 +28,11 @@ _ERROR_STATUSES = {
     "429": "Too many concurrent streams on this worker; retry after `Retry-After` seconds.",
     "500": "An injected fault (`--error-rate`).",
 }
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"data": {"type": "string"}},
+    "required": ["data"],
+}
 _TYPES: list[type[Any]] = [
     ChatCompletionRequest,
     CompletionRequest,
@@ -51,7 +56,9 @@ def _inference_operation(
 ) -> dict[str, Any]:
     ok_content = _json_content(response)
     if streams:
-        ok_content["text/event-stream"] = {"schema": {"type": "string"}}
+        # Before OpenAPI 3.2 (`itemSchema`), tools read the schema of an event stream as the
+        # schema of one event: `data` carries a compact JSON chunk, or `[DONE]` at the end.
+        ok_content["text/event-stream"] = {"schema": _SSE_EVENT}
     errors = {
         status: {
             "description": description,
