@@ -1,0 +1,552 @@
+"""Bad input never gets a 5xx or a traceback: it gets a 4xx in the OpenAI envelope.
+
+Three sources of bad input: a hand-written table of what clients and attackers send, a table
+generated from the request Structs (every field of every request gets a value of every JSON
+type it does not accept), and hypothesis throwing arbitrary JSON at every POST route. All of
+it runs in process; the hand table and a sample of the generated one also run against the
+real CLI.
+
+Content-Type is not checked: the body of an inference route is parsed as JSON whatever the
+header says (OpenAI clients always send `application/json`; curl users often forget it), so
+a valid body with `text/plain` or no Content-Type is served.
+"""
+
+import copy
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from litestar.testing import TestClient
+from tests.robustness.conftest import (
+    CHAT,
+    COMPLETIONS,
+    EMBEDDINGS,
+    POST_ROUTES,
+    RANKING,
+    VALID_BODIES,
+    CliServer,
+    StartCliServer,
+    assert_envelope,
+    assert_healthy,
+    encode,
+    settings_args,
+)
+
+from mockcore import Settings
+from mockcore.requests import MAX_MODEL_NAME_CHARS, REQUEST_TYPES
+from mockhttp import create_app
+
+INSTANT = Settings(ttft=0.0, itl=0.0)
+DEPTH = 10_000
+JSON = {"content-type": "application/json"}
+ROUTE_PATHS = {"chat": CHAT, "completions": COMPLETIONS, "embeddings": EMBEDDINGS, "ranking": RANKING}
+
+
+def chat_with(content: bytes) -> bytes:
+    """A chat body whose only message has the raw JSON `content` (bytes spliced in as they are)."""
+    return b'{"model": "m", "messages": [{"role": "user", "content": ' + content + b"}]}"
+
+
+def chat_plus(raw_field: bytes) -> bytes:
+    """A valid chat body with one more raw `"key": value` member spliced in."""
+    return b'{"model": "m", "messages": [{"role": "user", "content": "hi"}], ' + raw_field + b"}"
+
+
+def nested_arrays(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def nested_objects(depth: int) -> bytes:
+    return b'{"a": ' * depth + b"1" + b"}" * depth
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One request and the answer it must get."""
+
+    name: str
+    path: str
+    body: bytes | None
+    status: int
+    param: str | None = None
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
+
+
+HAND_TABLE = [
+    # Not JSON, or not one JSON object.
+    Bad("empty body", CHAT, b"", 400),
+    Bad("whitespace only", CHAT, b"   \n", 400),
+    Bad("truncated JSON", CHAT, b'{"model": "m", "messages": [', 400),
+    Bad("trailing comma", CHAT, chat_plus(b'"x": 1,'), 400),
+    Bad("single quotes", CHAT, b"{'model': 'm'}", 400),
+    Bad("NaN literal", CHAT, chat_plus(b'"max_tokens": NaN'), 400),
+    Bad("Infinity literal", CHAT, chat_plus(b'"max_tokens": Infinity'), 400),
+    Bad("two JSON values", CHAT, chat_plus(b'"x": 1') + b'{"a": 1}', 400),
+    Bad("trailing garbage", CHAT, chat_plus(b'"x": 1') + b" garbage", 400),
+    Bad("a byte-order mark", CHAT, b"\xef\xbb\xbf" + chat_plus(b'"x": 1'), 400),
+    Bad("null", CHAT, b"null", 400),
+    Bad("a string", CHAT, b'"hello"', 400),
+    Bad("a number", COMPLETIONS, b"1", 400),
+    Bad("an array", EMBEDDINGS, b"[]", 400),
+    Bad(
+        "form data",
+        CHAT,
+        b"model=m&messages=x",
+        400,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    ),
+    # Content-Type is not checked (see the module docstring).
+    Bad(
+        "valid JSON sent as text/plain",
+        CHAT,
+        chat_plus(b'"x": 1'),
+        200,
+        headers={"content-type": "text/plain"},
+    ),
+    Bad("valid JSON with no Content-Type", CHAT, chat_plus(b'"x": 1'), 200, headers={}),
+    # Invalid UTF-8.
+    Bad("a 0xff byte in a string", CHAT, chat_with(b'"\xff"'), 400),
+    Bad("a truncated multibyte sequence", CHAT, chat_with(b'"\xe2\x82"'), 400),
+    Bad("an overlong encoding", CHAT, chat_with(b'"\xc0\xaf"'), 400),
+    Bad("a UTF-8 encoded surrogate", CHAT, chat_with(b'"\xed\xa0\x80"'), 400),
+    Bad("a 0xff byte outside any string", CHAT, b"\xff" + chat_plus(b'"x": 1'), 400),
+    # An unknown field is skipped unread, as every unknown field is: its bytes are not validated.
+    Bad("a 0xff byte in an unknown field", CHAT, chat_plus(b'"x": "\xff"'), 200),
+    # Lone surrogates, escaped: valid JSON syntax, but no Unicode text.
+    Bad("a lone high surrogate", CHAT, chat_with(b'"\\ud800"'), 400),
+    Bad("a lone low surrogate", CHAT, chat_with(b'"\\udc00 x"'), 400),
+    Bad("a high surrogate then a letter", CHAT, chat_with(b'"\\ud800\\u0041"'), 400),
+    Bad("a lone surrogate in the model", CHAT, b'{"model": "\\ud800", "messages": []}', 400),
+    Bad("a lone surrogate in a key", CHAT, chat_plus(b'"\\ud800": 1'), 400),
+    Bad("a surrogate pair is fine", CHAT, chat_with(b'"\\ud83d\\ude00"'), 200),
+    # Control characters: escaped they are text, raw they are not JSON.
+    Bad("escaped control characters", CHAT, chat_with(b'"\\u0000\\u0001\\u001f\\b\\f"'), 200),
+    Bad(
+        "escaped control characters in the model",
+        CHAT,
+        b'{"model": "\\u0000", "messages": [{"role": "user"}]}',
+        200,
+    ),
+    Bad("a raw control character", CHAT, chat_with(b'"\x01"'), 400),
+    Bad("a raw newline in a string", CHAT, chat_with(b'"a\nb"'), 400),
+    # Numbers out of range.
+    Bad("max_tokens 1e308", CHAT, chat_plus(b'"max_tokens": 1e308'), 400, "max_tokens"),
+    Bad("max_tokens -1e308", CHAT, chat_plus(b'"max_tokens": -1e308'), 400, "max_tokens"),
+    Bad("max_tokens 1e309 (overflows a double)", CHAT, chat_plus(b'"max_tokens": 1e309'), 400, "max_tokens"),
+    Bad("max_tokens 10**30", CHAT, chat_plus(b'"max_tokens": ' + str(10**30).encode()), 400, "max_tokens"),
+    Bad("max_tokens of 5000 digits", CHAT, chat_plus(b'"max_tokens": ' + b"9" * 5000), 400, "max_tokens"),
+    Bad("max_tokens -1", CHAT, chat_plus(b'"max_tokens": -1'), 400, "max_tokens"),
+    Bad("max_tokens 2.0", CHAT, chat_plus(b'"max_tokens": 2.0'), 400, "max_tokens"),
+    Bad("min_tokens -1", CHAT, chat_plus(b'"min_tokens": -1'), 400, "min_tokens"),
+    Bad("min_tokens 10**30", CHAT, chat_plus(b'"min_tokens": ' + str(10**30).encode()), 400, "min_tokens"),
+    Bad(
+        "dimensions 1e308",
+        EMBEDDINGS,
+        b'{"model": "m", "input": "x", "dimensions": 1e308}',
+        400,
+        "dimensions",
+    ),
+    Bad("dimensions -1", EMBEDDINGS, b'{"model": "m", "input": "x", "dimensions": -1}', 400, "dimensions"),
+    Bad("token id -1", COMPLETIONS, b'{"model": "m", "prompt": [-1]}', 400, "prompt[0]"),
+    Bad("token id 1e308", COMPLETIONS, b'{"model": "m", "prompt": [1e308]}', 400, "prompt[0]"),
+    Bad("nested token id -1", EMBEDDINGS, b'{"model": "m", "input": [[3, -1]]}', 400, "input[0][1]"),
+    # A token id has no upper bound: any id is a token, and it has no text.
+    Bad("token id 10**30", COMPLETIONS, b'{"model": "m", "prompt": [' + str(10**30).encode() + b"]}", 200),
+    Bad("a huge number in an unknown field", CHAT, chat_plus(b'"seed": ' + b"9" * 100_000), 200),
+    Bad("1e99999 in an unknown field", CHAT, chat_plus(b'"temperature": 1e99999'), 200),
+    # Deep nesting.
+    Bad(f"{DEPTH} nested arrays in an unknown field", CHAT, chat_plus(b'"x": ' + nested_arrays(DEPTH)), 400),
+    Bad(
+        f"{DEPTH} nested objects in an unknown field", CHAT, chat_plus(b'"x": ' + nested_objects(DEPTH)), 400
+    ),
+    Bad(
+        f"{DEPTH} nested objects in an unknown field of a message",
+        CHAT,
+        b'{"model": "m", "messages": [{"role": "user", "x": ' + nested_objects(DEPTH) + b"}]}",
+        400,
+    ),
+    Bad(
+        f"{DEPTH} nested arrays as messages",
+        CHAT,
+        b'{"model": "m", "messages": ' + nested_arrays(DEPTH) + b"}",
+        400,
+        "messages[0]",
+    ),
+    Bad(
+        f"{DEPTH} nested arrays as content",
+        CHAT,
+        chat_with(nested_arrays(DEPTH)),
+        400,
+        "messages[0].content[0]",
+    ),
+    Bad(
+        f"{DEPTH} nested arrays as a prompt",
+        COMPLETIONS,
+        b'{"model": "m", "prompt": ' + nested_arrays(DEPTH) + b"}",
+        400,
+        "prompt[0][0]",
+    ),
+    Bad(
+        f"{DEPTH} nested objects as the ranking query",
+        RANKING,
+        b'{"model": "m", "query": ' + nested_objects(DEPTH) + b', "passages": [{"text": "p"}]}',
+        400,
+    ),
+    Bad(f"{DEPTH} nested arrays as the whole body", EMBEDDINGS, nested_arrays(DEPTH), 400),
+    # Model names.
+    Bad(
+        "a model name of 256 characters",
+        CHAT,
+        encode({"model": "m" * MAX_MODEL_NAME_CHARS, "messages": [{"role": "user"}]}),
+        200,
+    ),
+    Bad(
+        "a model name of 257 characters",
+        CHAT,
+        encode({"model": "m" * (MAX_MODEL_NAME_CHARS + 1), "messages": [{"role": "user"}]}),
+        400,
+        "model",
+    ),
+    Bad(
+        "a model name of 100,000 characters",
+        EMBEDDINGS,
+        encode({"model": "m" * 100_000, "input": "x"}),
+        400,
+        "model",
+    ),
+    Bad("an empty model name", RANKING, encode(VALID_BODIES[RANKING] | {"model": ""}), 400, "model"),
+    # Routes and methods.
+    Bad("an unknown route", "/v1/nothing", None, 404, method="GET"),
+    Bad("an unknown route by POST", "/v1/responses", encode(VALID_BODIES[CHAT]), 404),
+    Bad("a route below an inference route", CHAT + "/extra", encode(VALID_BODIES[CHAT]), 404),
+    Bad("routes are case-sensitive", CHAT.upper(), encode(VALID_BODIES[CHAT]), 404),
+    Bad("a path of 8,000 characters", "/v1/" + "x" * 8000, None, 404, method="GET"),
+    *[
+        Bad(f"{method} on {path}", path, None, 405, method=method)
+        for method in ("GET", "PUT", "DELETE", "PATCH")
+        for path in POST_ROUTES
+    ],
+    Bad("POST on /health", "/health", b"{}", 405),
+    Bad("PUT on /", "/", b"{}", 405, method="PUT"),
+    Bad("DELETE on /v1/models", "/v1/models", None, 405, method="DELETE"),
+    Bad("POST on the DCGM metrics", "/dcgm1/metrics", b"{}", 405),
+    Bad("POST on the OpenAPI document", "/openapi.json", b"{}", 405),
+]
+
+# --- the generated table: every field of every request, every wrong JSON type ------------
+
+# One value of each JSON type.
+JSON_VALUES: dict[str, Any] = {
+    "null": None,
+    "boolean": True,
+    "integer": 7,
+    "number": 1.5,
+    "string": "x",
+    "array": [],
+    "object": {},
+}
+_KIND_OF_INFO: dict[type[Any], set[str]] = {
+    msgspec.inspect.NoneType: {"null"},
+    msgspec.inspect.BoolType: {"boolean"},
+    msgspec.inspect.IntType: {"integer"},
+    msgspec.inspect.FloatType: {"integer", "number"},
+    msgspec.inspect.StrType: {"string"},
+    msgspec.inspect.ListType: {"array"},
+    msgspec.inspect.StructType: {"object"},
+}
+
+# Bodies with every optional field and every nested object present, so that every field
+# has a place in them. Prompts and inputs are lists of token-id lists to reach the ids.
+FULL_BODIES: dict[str, dict[str, Any]] = {
+    "chat": {
+        "model": "m",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "max_completion_tokens": 5,
+        "max_tokens": 5,
+        "reasoning_effort": "low",
+        "stream": False,
+        "stream_options": {"include_usage": True, "continuous_usage_stats": False},
+        "min_tokens": 1,
+        "ignore_eos": False,
+    },
+    "completions": {
+        "model": "m",
+        "prompt": [[1, 2]],
+        "max_tokens": 5,
+        "stream": False,
+        "stream_options": {"include_usage": True, "continuous_usage_stats": False},
+        "min_tokens": 1,
+        "ignore_eos": False,
+    },
+    "embeddings": {"input": [[1, 2]], "model": "m", "encoding_format": "float", "dimensions": 8},
+    "ranking": {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]},
+}
+
+Path = tuple[str | int, ...]
+
+
+def _members(info: Any) -> list[Any]:
+    return list(info.types) if isinstance(info, msgspec.inspect.UnionType) else [info]
+
+
+def accepted_kinds(info: Any) -> set[str]:
+    """The JSON types a field of type `info` accepts."""
+    kinds: set[str] = set()
+    for member in _members(info):
+        if isinstance(member, msgspec.inspect.LiteralType):
+            kinds |= {"string" if isinstance(value, str) else "integer" for value in member.values}
+        else:
+            kinds |= _KIND_OF_INFO[type(member)]
+    return kinds
+
+
+def _fields(info: Any, value: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+    """Every (path, type) below `value`, which has the type `info`."""
+    for member in _members(info):
+        if isinstance(member, msgspec.inspect.StructType) and isinstance(value, dict):
+            for struct_field in member.fields:
+                field_path = (*path, struct_field.encode_name)
+                yield field_path, struct_field.type
+                if struct_field.encode_name in value:
+                    yield from _fields(struct_field.type, value[struct_field.encode_name], field_path)
+        elif isinstance(member, msgspec.inspect.ListType) and isinstance(value, list) and value:
+            yield (*path, 0), member.item_type
+            yield from _fields(member.item_type, value[0], (*path, 0))
+
+
+def param_of(path: Path) -> str:
+    """`("messages", 0, "role")` -> `messages[0].role`, as the server names a field."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text.removeprefix(".")
+
+
+def replaced(body: Any, path: Path, value: Any) -> Any:
+    """A copy of `body` with the element at `path` replaced by `value`."""
+    result = copy.deepcopy(body)
+    target = result
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return result
+
+
+def generated_table() -> list[Bad]:
+    table = []
+    for route, request_type in REQUEST_TYPES.items():
+        body = FULL_BODIES[route]
+        for path, info in _fields(msgspec.inspect.type_info(request_type), body, ()):
+            for kind in sorted(set(JSON_VALUES) - accepted_kinds(info)):
+                name = f"{route} {param_of(path)} as {kind}"
+                wrong = encode(replaced(body, path, JSON_VALUES[kind]))
+                table.append(Bad(name, ROUTE_PATHS[route], wrong, 400, param_of(path)))
+    return table
+
+
+GENERATED_TABLE = generated_table()
+# The real server gets every seventh generated case: a sample across routes and fields.
+GENERATED_SAMPLE = GENERATED_TABLE[::7]
+
+
+def test_the_generated_table_covers_every_field_of_every_request() -> None:
+    covered = {bad.param for bad in GENERATED_TABLE}
+    for route, request_type in REQUEST_TYPES.items():
+        for struct_field in msgspec.inspect.type_info(request_type).fields:
+            assert struct_field.encode_name in covered, (route, struct_field.encode_name)
+    expected_nested = {"messages[0].role", "messages[0].content[0].text", "stream_options.include_usage"}
+    assert expected_nested | {"prompt[0][0]", "input[0]", "query.text", "passages[0].text"} <= covered
+    assert len(GENERATED_TABLE) > 100
+
+
+# --- transports ---------------------------------------------------------------------------
+
+
+class ErrorLog(logging.Handler):
+    """Collects what the app logs at ERROR (an unexpected exception logs its traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def error_log() -> Iterator[ErrorLog]:
+    handler = ErrorLog()
+    logger = logging.getLogger("mockhttp")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def in_process(error_log: ErrorLog) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(INSTANT)) as client:
+        yield client
+    assert error_log.records == []
+
+
+@pytest.fixture(scope="module")
+def real_server(shared_cli_server: StartCliServer) -> CliServer:
+    return shared_cli_server(settings_args(INSTANT))
+
+
+@pytest.fixture(scope="module")
+def real_client(real_server: CliServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=real_server.base_url, timeout=30.0, trust_env=False) as client:
+        yield client
+
+
+def send(client: httpx.Client, bad: Bad) -> httpx.Response:
+    return client.request(bad.method, bad.path, content=bad.body, headers=bad.headers)
+
+
+def assert_answer(response: httpx.Response, bad: Bad) -> None:
+    assert response.status_code == bad.status, response.text[:500]
+    if bad.status >= 400:
+        error = assert_envelope(response)
+        assert error["type"] == "invalid_request_error"
+        assert error["param"] == bad.param
+        if bad.status == 405:
+            assert "allow" in response.headers
+    else:
+        assert response.json()["object"] in {"chat.completion", "text_completion", "list"}
+
+
+@pytest.mark.parametrize("bad", HAND_TABLE, ids=[bad.name for bad in HAND_TABLE])
+def test_in_process_bad_input_gets_a_4xx_envelope(in_process: TestClient[Any], bad: Bad) -> None:
+    assert_answer(send(in_process, bad), bad)
+
+
+@pytest.mark.parametrize("bad", GENERATED_TABLE, ids=[bad.name for bad in GENERATED_TABLE])
+def test_in_process_a_wrong_type_is_a_400_naming_the_field(in_process: TestClient[Any], bad: Bad) -> None:
+    assert_answer(send(in_process, bad), bad)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("bad", HAND_TABLE, ids=[bad.name for bad in HAND_TABLE])
+def test_on_the_real_server_bad_input_gets_a_4xx_envelope(real_client: httpx.Client, bad: Bad) -> None:
+    assert_answer(send(real_client, bad), bad)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("bad", GENERATED_SAMPLE, ids=[bad.name for bad in GENERATED_SAMPLE])
+def test_on_the_real_server_a_wrong_type_is_a_400_naming_the_field(
+    real_client: httpx.Client, bad: Bad
+) -> None:
+    assert_answer(send(real_client, bad), bad)
+
+
+@pytest.mark.e2e
+def test_the_real_server_is_healthy_and_logged_no_traceback(
+    real_server: CliServer, real_client: httpx.Client
+) -> None:
+    assert_healthy(real_server.base_url)
+    log = real_server.log_text()
+    assert "Traceback" not in log
+    assert "unhandled exception" not in log
+    assert real_client.post(CHAT, json=VALID_BODIES[CHAT]).status_code == 200
+
+
+# --- hypothesis ---------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5),
+    max_leaves=20,
+)
+# Text a client can encode: no lone surrogates.
+encodable_text = st.text(st.characters(codec="utf-8"))
+encodable_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | encodable_text,
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(encodable_text, children, max_size=5),
+    max_leaves=20,
+)
+KNOWN_FIELD_NAMES = {
+    struct_field.encode_name
+    for request_type in REQUEST_TYPES.values()
+    for struct_field in msgspec.inspect.type_info(request_type).fields
+}
+unknown_field_names = encodable_text.filter(lambda name: name not in KNOWN_FIELD_NAMES)
+FIELD_PATHS = [
+    (route, path)
+    for route, request_type in REQUEST_TYPES.items()
+    for path, _ in _fields(msgspec.inspect.type_info(request_type), FULL_BODIES[route], ())
+]
+
+
+def as_json(value: Any) -> bytes:
+    # json.dumps writes NaN and Infinity (not JSON) and escapes lone surrogates as \udXXX:
+    # both are things a careless or hostile client sends.
+    return json.dumps(value).encode()
+
+
+def assert_no_server_error(response: httpx.Response, error_log: ErrorLog) -> None:
+    assert response.status_code < 500, response.text[:500]
+    if response.status_code >= 400:
+        assert_envelope(response)
+    elif response.headers["content-type"].startswith("text/event-stream"):
+        assert response.text.endswith("data: [DONE]\n\n")
+    else:
+        assert isinstance(response.json(), dict)
+    assert error_log.records == []
+
+
+@given(path=st.sampled_from(POST_ROUTES), value=json_values)
+def test_arbitrary_json_as_the_body_never_gets_a_5xx(
+    in_process: TestClient[Any], error_log: ErrorLog, path: str, value: Any
+) -> None:
+    response = in_process.post(path, content=as_json(value), headers=JSON)
+    assert_no_server_error(response, error_log)
+    assert response.status_code == 400
+
+
+@given(field=st.sampled_from(FIELD_PATHS), value=json_values)
+def test_arbitrary_json_in_any_field_never_gets_a_5xx(
+    in_process: TestClient[Any], error_log: ErrorLog, field: tuple[str, Path], value: Any
+) -> None:
+    route, path = field
+    body = replaced(FULL_BODIES[route], path, value)
+    response = in_process.post(ROUTE_PATHS[route], content=as_json(body), headers=JSON)
+    assert_no_server_error(response, error_log)
+
+
+@given(
+    path=st.sampled_from(POST_ROUTES),
+    extra=st.dictionaries(unknown_field_names, encodable_json_values, max_size=5),
+)
+def test_unknown_fields_of_any_shape_are_ignored(
+    in_process: TestClient[Any], error_log: ErrorLog, path: str, extra: dict[str, Any]
+) -> None:
+    body = extra | VALID_BODIES[path]
+    response = in_process.post(path, content=as_json(body), headers=JSON)
+    assert_no_server_error(response, error_log)
+    assert response.status_code == 200
+
+
+@given(path=st.sampled_from(POST_ROUTES), body=st.binary(max_size=200))
+def test_arbitrary_bytes_never_get_a_5xx(
+    in_process: TestClient[Any], error_log: ErrorLog, path: str, body: bytes
+) -> None:
+    response = in_process.post(path, content=body, headers=JSON)
+    assert_no_server_error(response, error_log)
+
+
+def test_the_app_is_healthy_after_the_bad_input(in_process: TestClient[Any], error_log: ErrorLog) -> None:
+    assert in_process.get("/health").status_code == 200
+    assert error_log.records == []
