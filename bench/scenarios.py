@@ -1,0 +1,156 @@
+"""The scenarios of the suite: what each one sends, to which server, for how long."""
+
+from dataclasses import dataclass
+
+import msgspec
+
+MODEL = "mock-model"
+PROMPT = "Benchmark the mock server: every token of this prompt is echoed back in turn."
+# 100 words for the embeddings scenario.
+EMBEDDING_TEXT = (
+    "A benchmark of a mock inference server asks one plain question: how many requests can a "
+    "single worker answer in one second while every response stays correct and on time? This "
+    "paragraph is the input of the embeddings scenario. It is long enough that the server has to "
+    "tokenize and hash a realistic amount of text, and short enough that the measurement is about "
+    "the work of one request rather than the cost of reading a large body. The vector that comes "
+    "back has seven hundred and sixty eight floats, encoded as JSON numbers, which is most of the "
+    "response."
+)
+STREAM_TOKENS = 200
+CHAT_TOKENS = 16
+EMBEDDING_DIMS = 768
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+CHAT_BODY = _json(
+    {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": CHAT_TOKENS,
+        "ignore_eos": True,
+    }
+)
+STREAM_BODY = _json(
+    {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": STREAM_TOKENS,
+        "ignore_eos": True,
+        "stream": True,
+    }
+)
+EMBEDDING_BODY = _json({"model": "mock-embedding", "input": EMBEDDING_TEXT, "encoding_format": "float"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One load shape against one server configuration."""
+
+    name: str
+    title: str
+    path: str
+    body: str
+    concurrency: int
+    duration_s: float
+    warmup_s: float
+    ttft_ms: float = 0.0
+    itl_ms: float = 0.0
+    stream: bool = False
+    workers: int = 1
+    pinned: bool = True  # server on CPU 0, generator on CPU 1; otherwise nothing is pinned
+    expect_tokens: int | None = None
+    expect_dims: int | None = None
+    with_bare: bool = False  # also measure the bare Granian app, and print ours as a ratio
+    with_wrk: bool = False  # also measure with wrk, as a second opinion
+
+    @property
+    def ideal_stream_s(self) -> float:
+        """TTFT + (N-1)*ITL: when the last token of a stream is due."""
+        tokens = self.expect_tokens or 0
+        return (self.ttft_ms + max(tokens - 1, 0) * self.itl_ms) / 1000
+
+
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in [
+        Scenario(
+            name="s1",
+            title="non-streaming chat, TTFT=ITL=0, 16 tokens, c=64",
+            path="/v1/chat/completions",
+            body=CHAT_BODY,
+            concurrency=64,
+            duration_s=10,
+            warmup_s=1,
+            expect_tokens=CHAT_TOKENS,
+            with_bare=True,
+            with_wrk=True,
+        ),
+        Scenario(
+            name="s2",
+            title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=100",
+            path="/v1/chat/completions",
+            body=STREAM_BODY,
+            concurrency=100,
+            duration_s=15,
+            warmup_s=2,
+            ttft_ms=20,
+            itl_ms=5,
+            stream=True,
+            expect_tokens=STREAM_TOKENS,
+        ),
+        Scenario(
+            name="s3",
+            title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=1000",
+            path="/v1/chat/completions",
+            body=STREAM_BODY,
+            concurrency=1000,
+            duration_s=15,
+            warmup_s=3,
+            ttft_ms=20,
+            itl_ms=5,
+            stream=True,
+            expect_tokens=STREAM_TOKENS,
+        ),
+        Scenario(
+            name="s4",
+            title="embeddings, 1 input of ~100 words, float, 768 dims, c=64",
+            path="/v1/embeddings",
+            body=EMBEDDING_BODY,
+            concurrency=64,
+            duration_s=10,
+            warmup_s=1,
+            expect_dims=EMBEDDING_DIMS,
+        ),
+        Scenario(
+            name="s5",
+            title="streaming chat as s3, 4 workers, nothing pinned, c=1000",
+            path="/v1/chat/completions",
+            body=STREAM_BODY,
+            concurrency=1000,
+            duration_s=15,
+            warmup_s=3,
+            ttft_ms=20,
+            itl_ms=5,
+            stream=True,
+            workers=4,
+            pinned=False,
+            expect_tokens=STREAM_TOKENS,
+        ),
+        # The memory scenario sends s1 requests by count, not for a duration.
+        Scenario(
+            name="mem",
+            title="RSS of the worker after 10k and 200k s1 requests, c=64",
+            path="/v1/chat/completions",
+            body=CHAT_BODY,
+            concurrency=64,
+            duration_s=0,
+            warmup_s=0,
+            expect_tokens=CHAT_TOKENS,
+        ),
+    ]
+}
+MEM_FIRST_REQUESTS = 10_000
+MEM_TOTAL_REQUESTS = 200_000
