@@ -47,11 +47,8 @@ def derived_unit(digest: bytes, salt: bytes) -> float:
 
 
 def derived_bytes(digest: bytes, salt: bytes, size: int) -> bytes:
-    """`size` pseudo-random bytes drawn from `digest` (counter-mode BLAKE2b)."""
-    blocks = []
-    for counter in range((size + 63) // 64):
-        hasher = hashlib.blake2b(
-            digest, digest_size=64, person=salt[:16], salt=counter.to_bytes(16, "little")
-        )
-        blocks.append(hasher.digest())
-    return b"".join(blocks)[:size]
+    """`size` pseudo-random bytes drawn from `digest` with `salt` (SHAKE-256, one call).
+
+    The digest has a fixed length, so `digest + salt` frames the two unambiguously.
+    """
+    return hashlib.shake_256(digest + salt).digest(size)

@@ -15,14 +15,14 @@ _CONTENT_OFFSET_SALT = b"content-offset"
 _REASONING_OFFSET_SALT = b"reasoning-offset"
 
 
-def cycle_pieces(prompt: PromptView, salt: bytes, count: int) -> tuple[str, ...]:
-    """`count` pieces cycling through the prompt's pieces from an offset drawn from h.
+def cycle_pieces(prompt: PromptView, pieces: tuple[str, ...], salt: bytes, count: int) -> tuple[str, ...]:
+    """`count` pieces cycling through the prompt's `pieces` from an offset drawn from h.
 
     A prompt without text (empty, or token ids) cycles through the built-in passage.
     """
     if count == 0:
         return ()
-    source = prompt.pieces or FALLBACK_PIECES
+    source = pieces or FALLBACK_PIECES
     offset = derived_u64(prompt.digest, salt) % len(source)
     rotated = source[offset:] + source[:offset]
     repeats = -(-count // len(rotated))
@@ -38,11 +38,12 @@ def _check_min_tokens(min_tokens: int, limit: int | None, limit_param: str) -> N
 
 
 def _plan_choice(index: int, prompt: PromptView, budget: TokenBudget) -> ChoicePlan:
+    pieces = prompt.pieces()
     return ChoicePlan(
         index=index,
         prompt_tokens=prompt.token_count,
-        reasoning=cycle_pieces(prompt, _REASONING_OFFSET_SALT, budget.reasoning_tokens),
-        content=cycle_pieces(prompt, _CONTENT_OFFSET_SALT, budget.content_tokens),
+        reasoning=cycle_pieces(prompt, pieces, _REASONING_OFFSET_SALT, budget.reasoning_tokens),
+        content=cycle_pieces(prompt, pieces, _CONTENT_OFFSET_SALT, budget.content_tokens),
         finish_reason=budget.finish_reason,
     )
 

@@ -13,13 +13,19 @@ from mockcore.tokenizer import count_tokens, split_tokens
 class PromptView(msgspec.Struct, frozen=True, kw_only=True):
     """What the planner needs of one prompt.
 
-    `pieces` is empty for a token-id prompt (it has no text) while `token_count` counts its
+    `texts` is empty for a token-id prompt (it has no text) while `token_count` counts its
     ids; `digest` is the stable hash h of SPEC section 4.
     """
 
-    pieces: tuple[str, ...]
+    texts: tuple[str, ...]
     token_count: int
     digest: bytes
+
+    def pieces(self) -> tuple[str, ...]:
+        """The token pieces of every text in order; built on demand (embeddings never need them)."""
+        if len(self.texts) == 1:
+            return split_tokens(self.texts[0])
+        return tuple(piece for text in self.texts for piece in split_tokens(text))
 
 
 def _message_texts(message: ChatMessage, index: int) -> Iterator[str]:
@@ -44,23 +50,26 @@ def _message_texts(message: ChatMessage, index: int) -> Iterator[str]:
 def chat_prompt(messages: Sequence[ChatMessage]) -> PromptView:
     """All messages, every role, in order: pieces concatenated, counts summed, one digest."""
     records: list[tuple[str, str]] = []
-    pieces: list[str] = []
+    all_texts: list[str] = []
     for index, message in enumerate(messages):
         texts = list(_message_texts(message, index))
         records.extend((message.role, text) for text in texts or [""])
-        for text in texts:
-            pieces.extend(split_tokens(text))
-    return PromptView(pieces=tuple(pieces), token_count=len(pieces), digest=digest_fields(records))
+        all_texts.extend(texts)
+    return PromptView(
+        texts=tuple(all_texts),
+        token_count=sum(count_tokens(text) for text in all_texts),
+        digest=digest_fields(records),
+    )
 
 
 def text_prompt(text: str) -> PromptView:
     """A plain string prompt."""
-    return PromptView(pieces=split_tokens(text), token_count=count_tokens(text), digest=digest_texts([text]))
+    return PromptView(texts=(text,), token_count=count_tokens(text), digest=digest_texts([text]))
 
 
 def token_id_prompt(token_ids: Sequence[int]) -> PromptView:
     """A token-id prompt: counted by its ids, no text to echo."""
-    return PromptView(pieces=(), token_count=len(token_ids), digest=digest_token_ids(token_ids))
+    return PromptView(texts=(), token_count=len(token_ids), digest=digest_token_ids(token_ids))
 
 
 def batch_prompts(prompt: Prompt, param: str) -> tuple[PromptView, ...]:

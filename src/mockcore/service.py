@@ -35,8 +35,13 @@ def plan_request(route: Route, body: bytes, settings: Settings) -> ResponsePlan:
     raise AssertionError(f"no planner for {type(request).__name__}")  # pragma: no cover
 
 
+def faults_enabled(settings: Settings) -> bool:
+    """Whether any request can fail; without faults the sequence number n is never needed."""
+    return settings.error_rate > 0
+
+
 def fault_for(settings: Settings, seed: int, sequence_number: int) -> InjectedFault | None:
     """Whether valid inference request number `sequence_number` fails (SPEC section 9)."""
-    if settings.error_rate <= 0:
+    if not faults_enabled(settings):
         return None
     return draw_fault(seed, sequence_number, settings.error_rate)

@@ -6,14 +6,15 @@ number), then draw n and ask the fault model, then answer at the plan's deadline
 
 import asyncio
 import logging
+import random
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
 from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
+from mockcore.service import faults_enabled
 from mockhttp.access_log import AccessRecord
 from mockhttp.pacing import paced_events, wait_until
 from mockhttp.render_json import embedding_body, generation_body, ranking_body
@@ -48,6 +49,9 @@ class InferenceService:
         self._clock = services.clock
         self._faults_injected = 0
         self._open_streams = 0
+        # Response ids need uniqueness, not secrecy: a per-worker generator seeded from the
+        # OS avoids a system call per request (uuid4 reads os.urandom each time).
+        self._ids = random.Random()  # noqa: S311
 
     @property
     def open_streams(self) -> int:
@@ -68,6 +72,9 @@ class InferenceService:
         streaming = isinstance(plan, GenerationPlan) and plan.stream
         if streaming:
             self._reserve_stream()
+        if not faults_enabled(self._settings):
+            return plan
+        # The shared sequence costs a cross-process lock: only draw it when n matters.
         sequence_number = self._services.sequence.next_sequence_number()
         fault = fault_for(self._settings, self._services.fault_seed, sequence_number)
         if fault is not None:
@@ -96,6 +103,9 @@ class InferenceService:
             raise RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),))
         self._open_streams += 1
 
+    def _new_id(self, endpoint: str) -> str:
+        return f"{_ID_PREFIX[endpoint]}{self._ids.getrandbits(128):032x}"
+
     def release_stream(self) -> None:
         """Give back the slot of a stream that ended, however it ended."""
         self._open_streams -= 1
@@ -109,7 +119,7 @@ class InferenceService:
             await wait_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
-                return generation_body(plan, _new_id(plan.endpoint), int(time.time()))
+                return generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
             if isinstance(plan, EmbeddingPlan):
                 return embedding_body(plan)
             return ranking_body(plan)
@@ -128,7 +138,7 @@ class InferenceService:
         schedule = plan.schedule
         events = (
             (schedule.event_offset_s(index), frame)
-            for index, frame in stream_events(plan, _new_id(plan.endpoint), int(time.time()))
+            for index, frame in stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
         )
         try:
             async for frame in paced_events(events, t0, self._clock, asyncio.sleep):
@@ -139,7 +149,3 @@ class InferenceService:
             load.request_finished(tokens)
             if record is not None:
                 record.tokens = tokens
-
-
-def _new_id(endpoint: str) -> str:
-    return f"{_ID_PREFIX[endpoint]}{uuid.uuid4().hex}"
