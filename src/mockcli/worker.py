@@ -7,13 +7,11 @@ built here from the environment the CLI prepared.
 import os
 import signal
 
-from litestar import Litestar
-
 from mockcli.logs import configure_logging, wants_json
-from mockhttp import create_app_from_env, settings_from_environ
+from mockhttp import ASGIApp, create_app_from_env, settings_from_environ
 
 
-def create_worker_app() -> Litestar:
+def create_worker_app() -> ASGIApp:
     """Configure this worker's logging, then build the app from the environment."""
     # A forked worker inherits the master's SIGINT/SIGTERM handler, which only flags the
     # master's copy of the server: a stop signal that arrives while this worker is still

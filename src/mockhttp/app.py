@@ -7,7 +7,6 @@ lifespan); `create_app_from_env()` is the zero-argument target Granian workers i
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
 
 import msgspec
 from litestar import Litestar
@@ -15,9 +14,10 @@ from litestar.exceptions import HTTPException
 
 from mockcore import Settings
 from mockcore.settings import settings_from_mapping, settings_values_from_environ
-from mockhttp.access_log import access_log_middleware
+from mockhttp.access_log import RawASGIApp, access_log_middleware
 from mockhttp.errors import http_exception_response, unexpected_exception_response
-from mockhttp.routes import build_route_handlers
+from mockhttp.fast_path import MockServerApp
+from mockhttp.routes import build_inference_endpoints, build_route_handlers
 from mockhttp.services import Services, local_services
 from mockhttp.shared_state import SharedBlobStore, SharedLoadTracker, SharedSequence, SharedStateFile
 
@@ -28,21 +28,26 @@ FAULT_SEED_ENV = "MOCK_SERVER_FAULT_SEED"
 GPU_SEED_ENV = "MOCK_SERVER_GPU_SEED"
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Litestar:
-    """A Litestar app serving the OpenAI routes for `settings` (defaults if None)."""
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> RawASGIApp:
+    """An ASGI app serving the OpenAI routes for `settings` (defaults if None).
+
+    It is a `MockServerApp` (the Litestar app is its `litestar`), wrapped in the access log
+    when `access_logs` is on, so that every request is logged, routed or not.
+    """
     effective = services or local_services(settings or Settings())
-    return Litestar(
-        route_handlers=build_route_handlers(effective),
+    endpoints = build_inference_endpoints(effective)
+    litestar = Litestar(
+        route_handlers=build_route_handlers(effective, endpoints),
         exception_handlers={
             HTTPException: http_exception_response,
             Exception: unexpected_exception_response,
         },
-        # The middleware is plain ASGI; Litestar's TypedDict scopes are stricter than it needs.
-        middleware=[cast("Any", access_log_middleware)] if effective.settings.access_logs else [],
         logging_config=None,
         openapi_config=None,
         debug=False,
     )
+    app = MockServerApp(litestar, endpoints)
+    return access_log_middleware(app) if effective.settings.access_logs else app
 
 
 def settings_from_environ(environ: Mapping[str, str]) -> Settings:
@@ -71,6 +76,6 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
     )
 
 
-def create_app_from_env() -> Litestar:
+def create_app_from_env() -> RawASGIApp:
     """Factory for worker processes: configuration arrives through the environment."""
     return create_app(services=services_from_environ(os.environ))

@@ -2,8 +2,9 @@
 
 Why raw: these routes carry the benchmark load, and Litestar's request/response machinery
 (signature parsing, `Request`, `Response`) costs about 50 us per request, several times the
-work of planning the answer. Routing, 404s, middleware and exception handling stay Litestar's;
-the handlers below only read the body, ask the inference service, and send bytes.
+work of planning the answer. The handlers below only read the body, ask the inference
+service, and send bytes; `mockhttp.fast_path` calls them before Litestar's router, and they
+stay registered with Litestar for every path the fast path does not take.
 """
 
 import asyncio
@@ -26,6 +27,7 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+RawEndpoint = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ROUTE_PATHS: dict[Route, str] = {
     "chat": "/v1/chat/completions",
@@ -155,8 +157,8 @@ def api_key_error(scope: Scope, api_key: bytes | None) -> ErrorInfo | None:
 
 def inference_endpoint(
     route: Route, inference: InferenceService, clock: Callable[[], float], settings: Settings
-) -> ASGIRouteHandler:
-    """The raw ASGI handler of one inference route."""
+) -> RawEndpoint:
+    """The raw ASGI callable of one inference route (see `mockhttp.fast_path`)."""
     path = ROUTE_PATHS[route]
     max_body_bytes = settings.max_request_bytes
     api_key = settings.api_key.encode() if settings.api_key is not None else None
@@ -193,4 +195,9 @@ def inference_endpoint(
 
     endpoint.__name__ = f"{route}_endpoint"
     endpoint.__doc__ = f"POST {path}"
+    return endpoint
+
+
+def litestar_inference_route(path: str, endpoint: RawEndpoint) -> ASGIRouteHandler:
+    """The same endpoint as a Litestar route, for paths the fast path does not take."""
     return asgi(path, copy_scope=False)(endpoint)

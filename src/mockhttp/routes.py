@@ -16,7 +16,13 @@ from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.settings import settings_as_config
 from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService
-from mockhttp.inference_endpoints import ROUTE_PATHS, api_key_error, inference_endpoint
+from mockhttp.inference_endpoints import (
+    ROUTE_PATHS,
+    RawEndpoint,
+    api_key_error,
+    inference_endpoint,
+    litestar_inference_route,
+)
 from mockhttp.openapi import OPENAPI_PATH, openapi_document
 from mockhttp.render_json import encode_json
 from mockhttp.responses import ModelCard, ModelListBody
@@ -36,9 +42,19 @@ def _json(content: bytes) -> Response[bytes]:
     return Response(content, media_type=MediaType.JSON)
 
 
-def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRouteHandler]:
-    """Every route of SPEC section 2."""
+def build_inference_endpoints(services: Services) -> dict[str, RawEndpoint]:
+    """The raw ASGI endpoint of each inference route, by path, sharing one inference service."""
     inference = InferenceService(services)
+    return {
+        path: inference_endpoint(route, inference, services.clock, services.settings)
+        for route, path in ROUTE_PATHS.items()
+    }
+
+
+def build_route_handlers(
+    services: Services, inference_endpoints: dict[str, RawEndpoint]
+) -> list[HTTPRouteHandler | ASGIRouteHandler]:
+    """Every route of SPEC section 2; the inference routes are the given raw endpoints."""
     config = settings_as_config(services.settings)
     health_body = msgspec.json.encode({"status": "healthy", "config": config})
     root_body = msgspec.json.encode(
@@ -52,8 +68,6 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
             ]
         )
     )
-    clock = services.clock
-
     api_key = services.settings.api_key.encode() if services.settings.api_key is not None else None
 
     @get("/v1/models")
@@ -94,6 +108,6 @@ def build_route_handlers(services: Services) -> list[HTTPRouteHandler | ASGIRout
         return _json(root_body)
 
     inference_handlers = [
-        inference_endpoint(route, inference, clock, services.settings) for route in ROUTE_PATHS
+        litestar_inference_route(path, endpoint) for path, endpoint in inference_endpoints.items()
     ]
     return [*inference_handlers, models, dcgm1_metrics, dcgm2_metrics, openapi, health, root]

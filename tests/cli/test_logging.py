@@ -91,12 +91,6 @@ def test_access_logs_one_json_line_per_request(cli_server: StartCliServer) -> No
     assert (models["method"], models["status"], models["tokens"]) == ("GET", 200, 0)
 
 
-@pytest.mark.xfail(
-    reason="access_log_middleware is Litestar route middleware: a request that matches no route "
-    "(404) or no method of a Litestar route (POST /health: 405) is answered by the router "
-    "before it, so it is not logged",
-    strict=True,
-)
 def test_access_logs_cover_unrouted_requests(cli_server: StartCliServer) -> None:
     port = free_port()
     server = cli_server(["--port", str(port), "--ttft", "0", "--itl", "0", "--access-logs"], port=port)
