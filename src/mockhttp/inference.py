@@ -8,7 +8,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
@@ -16,7 +16,7 @@ from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
 from mockcore.service import faults_enabled
 from mockhttp.access_log import AccessRecord
-from mockhttp.pacing import paced_events, wait_until
+from mockhttp.pacing import StreamProgress, send_paced, sleep_until
 from mockhttp.render_json import embedding_body, generation_body, ranking_body
 from mockhttp.render_sse import stream_events
 from mockhttp.services import Services
@@ -116,7 +116,7 @@ class InferenceService:
         load.request_started()
         tokens = 0
         try:
-            await wait_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
+            await sleep_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
                 return generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
@@ -129,23 +129,31 @@ class InferenceService:
                 record.tokens = tokens
 
     async def stream(
-        self, plan: GenerationPlan, t0: float, record: AccessRecord | None = None
-    ) -> AsyncIterator[bytes]:
-        """SSE frames, each released at t0 + TTFT + k * ITL; a disconnect ends it at once."""
+        self,
+        plan: GenerationPlan,
+        t0: float,
+        send_chunk: Callable[[bytes], Awaitable[None]],
+        record: AccessRecord | None = None,
+    ) -> None:
+        """Send the SSE frames through `send_chunk`, each at t0 + TTFT + k * ITL or later.
+
+        Cancelling the call (the client left) stops it at once; the tokens counted are those
+        handed to the transport.
+        """
         load = self._services.load
         load.request_started()
-        sent = 0
+        progress = StreamProgress()
         schedule = plan.schedule
         events = (
             (schedule.event_offset_s(index), frame)
             for index, frame in stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
         )
         try:
-            async for frame in paced_events(events, t0, self._clock, asyncio.sleep):
-                yield frame
-                sent += 1
+            await send_paced(
+                events, t0, clock=self._clock, sleep=asyncio.sleep, send_chunk=send_chunk, progress=progress
+            )
         finally:
-            tokens = min(sent, plan.usage.completion_tokens)
+            tokens = min(progress.frames_sent, plan.usage.completion_tokens)
             load.request_finished(tokens)
             if record is not None:
                 record.tokens = tokens

@@ -42,7 +42,7 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
-# A stream yields to the event loop once every this many frames (see `_stream`).
+# A stream yields to the event loop once every this many writes (see `_BodySender`).
 _FRAMES_PER_YIELD = 32
 
 
@@ -98,26 +98,40 @@ async def _cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[Any]
             return
 
 
-async def _stream(send: Send, receive: Receive, frames: Any) -> None:
-    """Send each frame as its own body message; stop at once on disconnect."""
+class _BodySender:
+    """Sends SSE chunks as body messages and gives the disconnect watcher a turn now and then.
+
+    With ITL 0 or a late schedule nothing sleeps, and a send into a closed connection neither
+    fails nor waits: without an explicit yield the watcher would not run until the end.
+    """
+
+    __slots__ = ("_send", "_unyielded")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._unyielded = 0
+
+    async def __call__(self, chunk: bytes) -> None:
+        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
+        self._unyielded += 1
+        if self._unyielded == _FRAMES_PER_YIELD:
+            self._unyielded = 0
+            await asyncio.sleep(0)
+
+
+async def _stream(
+    send: Send, receive: Receive, run: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
+) -> None:
+    """Start the SSE response and run the paced stream; stop at once on disconnect."""
     try:
         await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
     except OSError:
-        await frames.aclose()
         return
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside a task under ASGI
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
-    unyielded = 0
     try:
-        async for frame in frames:
-            await send({"type": "http.response.body", "body": frame, "more_body": True})
-            unyielded += 1
-            if unyielded == _FRAMES_PER_YIELD:
-                # With ITL 0 or a late schedule nothing sleeps, and a send into a closed
-                # connection neither fails nor waits: give the watcher a turn now and then.
-                unyielded = 0
-                await asyncio.sleep(0)
+        await run(_BodySender(send))
         await send(_END_OF_BODY)
     except asyncio.CancelledError:
         if not watcher.done():
@@ -129,7 +143,6 @@ async def _stream(send: Send, receive: Receive, frames: Any) -> None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-        await frames.aclose()
 
 
 def _bearer_token(scope: Scope) -> bytes | None:
@@ -187,7 +200,9 @@ def inference_endpoint(
         record = access_record(scope)
         if isinstance(plan, GenerationPlan) and plan.stream:
             try:
-                await _stream(send, receive, inference.stream(plan, t0, record))
+                await _stream(
+                    send, receive, lambda send_chunk: inference.stream(plan, t0, send_chunk, record)
+                )
             finally:
                 inference.release_stream()
             return

@@ -7,14 +7,14 @@ machine.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from mockcore import Schedule, Settings
-from mockhttp.pacing import paced_events, wait_until
+from mockhttp.pacing import MAX_FRAMES_PER_WRITE, TIMER_TICK_S, StreamProgress, send_paced, sleep_until
 
 T0 = 1_000.0
 SCHEDULE = Schedule(ttft_ms=20.0, itl_ms=5.0)
@@ -59,6 +59,18 @@ class ParkedClock(FakeClock):
             parked.set_result(None)
 
 
+class EarlyClock(FakeClock):
+    """Like uvloop: a sleep may wake up to `early_s` (under one tick) before the time asked for."""
+
+    def __init__(self, early_s: float) -> None:
+        super().__init__()
+        self.early_s = early_s
+
+    async def sleep(self, delay_s: float) -> None:
+        self.sleeps.append(delay_s)
+        self.now += max(delay_s - self.early_s, 0.0)
+
+
 class Events:
     """`(offset_s, frame)` pairs that remember how many were taken."""
 
@@ -69,106 +81,129 @@ class Events:
     def __iter__(self) -> Iterator[tuple[float, bytes]]:
         for index, offset_s in enumerate(self.offsets_s):
             self.taken += 1
-            yield offset_s, f"event {index}".encode()
+            yield offset_s, frame(index)
 
 
-async def release_times(frames: AsyncIterator[bytes], clock: FakeClock) -> list[float]:
-    return [clock() async for _ in frames]
+def frame(index: int) -> bytes:
+    return f"event {index}|".encode()
 
 
-def test_each_event_is_released_at_its_deadline() -> None:
+class Sink:
+    """Collects each write with the clock reading at the time; may stall the clock after one."""
+
+    def __init__(self, clock: FakeClock, stall_after: int = -1, stall_s: float = 0.0) -> None:
+        self.clock = clock
+        self.writes: list[tuple[float, bytes]] = []
+        self.stall_after = stall_after
+        self.stall_s = stall_s
+
+    async def __call__(self, chunk: bytes) -> None:
+        self.writes.append((self.clock(), chunk))
+        if len(self.writes) == self.stall_after:
+            self.clock.now += self.stall_s
+
+    @property
+    def frames(self) -> list[bytes]:
+        return [part + b"|" for _, chunk in self.writes for part in chunk.split(b"|")[:-1]]
+
+
+def run_paced(events: Iterable[tuple[float, bytes]], clock: FakeClock, sink: Sink) -> StreamProgress:
+    progress = StreamProgress()
+    asyncio.run(send_paced(events, T0, clock=clock, sleep=clock.sleep, send_chunk=sink, progress=progress))
+    return progress
+
+
+def test_each_event_is_written_on_its_own_at_its_deadline() -> None:
     clock = FakeClock()
     events = Events(12)
-    released = asyncio.run(release_times(paced_events(events, T0, clock, clock.sleep), clock))
-    assert released == pytest.approx([T0 + offset for offset in events.offsets_s], abs=TOLERANCE_S)
-    assert all(
-        now >= T0 + offset - TOLERANCE_S for now, offset in zip(released, events.offsets_s, strict=True)
-    )
+    sink = Sink(clock)
+    progress = run_paced(events, clock, sink)
+    deadlines = [T0 + offset for offset in events.offsets_s]
+    assert [when for when, _ in sink.writes] == pytest.approx(deadlines, abs=TOLERANCE_S)
+    assert [chunk for _, chunk in sink.writes] == [frame(index) for index in range(12)]
+    assert progress.frames_sent == 12
 
 
-def test_frames_come_out_in_order_and_unchanged() -> None:
-    clock = FakeClock()
+@pytest.mark.parametrize("early_s", [0.0004, 0.00099])
+def test_a_timer_that_wakes_early_never_releases_an_event_early(early_s: float) -> None:
+    clock = EarlyClock(early_s)
+    events = Events(20)
+    sink = Sink(clock)
+    run_paced(events, clock, sink)
+    for (when, _), offset in zip(sink.writes, events.offsets_s, strict=True):
+        assert when >= T0 + offset - TOLERANCE_S
+    # an early wake-up sleeps again for at least one timer tick, never a busy spin
+    assert all(delay >= TIMER_TICK_S - TOLERANCE_S for delay in clock.sleeps)
 
-    async def collect() -> list[bytes]:
-        return [frame async for frame in paced_events(Events(5), T0, clock, clock.sleep)]
 
-    assert asyncio.run(collect()) == [f"event {index}".encode() for index in range(5)]
-
-
-def test_a_late_event_goes_out_at_once_and_does_not_shift_later_ones() -> None:
+def test_a_late_event_goes_out_at_once_with_the_others_due_and_later_ones_keep_their_deadlines() -> None:
     clock = FakeClock()
     events = Events(10)
-    stall_s = 0.0172  # the consumer stalls after event 2: events 3..5 are overdue
-
-    async def consume() -> list[float]:
-        released = []
-        async for _ in paced_events(events, T0, clock, clock.sleep):
-            released.append(clock())
-            if len(released) == 3:
-                clock.now += stall_s
-        return released
-
-    released = asyncio.run(consume())
+    stall_s = 0.0172  # the transport stalls after write 3: events 3..5 are then overdue
+    sink = Sink(clock, stall_after=3, stall_s=stall_s)
+    progress = run_paced(events, clock, sink)
     deadlines = [T0 + offset for offset in events.offsets_s]
     stalled_until = deadlines[2] + stall_s
-    expected = [*deadlines[:3], stalled_until, stalled_until, stalled_until, *deadlines[6:]]
-    assert released == pytest.approx(expected, abs=TOLERANCE_S)
+    assert [when for when, _ in sink.writes] == pytest.approx(
+        [*deadlines[:3], stalled_until, *deadlines[6:]], abs=TOLERANCE_S
+    )
+    assert sink.writes[3][1] == frame(3) + frame(4) + frame(5), "the overdue events share one write"
+    assert sink.frames == [frame(index) for index in range(10)]
+    assert progress.frames_sent == 10
     assert len(clock.sleeps) == 1 + 2 + 4, "one sleep to event 0, events 1-2, then events 6-9 only"
 
 
-def test_a_request_that_arrives_late_sends_what_is_due_at_once() -> None:
+def test_a_request_that_arrives_late_sends_what_is_due_in_one_write() -> None:
     clock = FakeClock(now=T0 + 0.031)  # the body took 31 ms to arrive: events 0..2 are overdue
     events = Events(6)
-    released = asyncio.run(release_times(paced_events(events, T0, clock, clock.sleep), clock))
+    sink = Sink(clock)
+    run_paced(events, clock, sink)
     deadlines = [T0 + offset for offset in events.offsets_s]
-    assert released == pytest.approx([T0 + 0.031] * 3 + deadlines[3:], abs=TOLERANCE_S)
+    assert [when for when, _ in sink.writes] == pytest.approx([T0 + 0.031, *deadlines[3:]], abs=TOLERANCE_S)
+    assert sink.writes[0][1] == frame(0) + frame(1) + frame(2)
 
 
-def test_no_frame_is_prepared_before_the_consumer_asks() -> None:
-    clock = FakeClock()
-    events = Events(8)
-
-    async def take_two() -> None:
-        frames = paced_events(events, T0, clock, clock.sleep)
-        await anext(frames)
-        await anext(frames)
-        await frames.aclose()
-
-    asyncio.run(take_two())
-    assert events.taken == 2
+def test_a_write_carries_at_most_the_cap_of_overdue_events() -> None:
+    count = 2 * MAX_FRAMES_PER_WRITE + 3
+    clock = FakeClock(now=T0 + 10.0)  # everything is overdue
+    sink = Sink(clock)
+    progress = run_paced(Events(count), clock, sink)
+    assert [chunk.count(b"|") for _, chunk in sink.writes] == [MAX_FRAMES_PER_WRITE, MAX_FRAMES_PER_WRITE, 3]
+    assert sink.frames == [frame(index) for index in range(count)]
+    assert progress.frames_sent == count
 
 
-def test_closing_the_consumer_stops_the_stream_with_no_sleep_left() -> None:
+def test_frames_are_read_one_event_ahead_at_most() -> None:
     clock = ParkedClock()
     events = Events(50)
+    sink = Sink(clock)
 
     async def scenario() -> None:
-        frames = paced_events(events, T0, clock, clock.sleep)
-        first = asyncio.ensure_future(anext(frames))
+        task = asyncio.create_task(
+            send_paced(events, T0, clock=clock, sleep=clock.sleep, send_chunk=sink, progress=StreamProgress())
+        )
+        for _ in range(3):
+            await asyncio.sleep(0)
+            clock.release()
         await asyncio.sleep(0)
-        assert len(clock.pending) == 1, "parked until the first deadline"
-        clock.release()
-        assert await first == b"event 0"
-        await frames.aclose()
-        assert clock.pending == []
-        with pytest.raises(StopAsyncIteration):
-            await anext(frames)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
     asyncio.run(scenario())
-    assert events.taken == 1
+    assert len(sink.writes) == 3
+    assert events.taken == 4, "the event being waited for is the only one prepared ahead"
 
 
-def test_cancelling_the_consumer_task_stops_at_once_with_no_sleep_left() -> None:
+def test_cancelling_stops_at_once_with_no_sleep_left_and_counts_what_was_sent() -> None:
     clock = ParkedClock()
-    events = Events(50)
-    received: list[bytes] = []
-
-    async def consume() -> None:
-        async for frame in paced_events(events, T0, clock, clock.sleep):
-            received.append(frame)  # noqa: PERF401 - keep what arrived before the cancellation
+    progress = StreamProgress()
+    sink = Sink(clock)
 
     async def scenario() -> None:
-        task = asyncio.create_task(consume())
+        task = asyncio.create_task(
+            send_paced(Events(50), T0, clock=clock, sleep=clock.sleep, send_chunk=sink, progress=progress)
+        )
         for _ in range(3):
             await asyncio.sleep(0)
             clock.release()
@@ -180,23 +215,34 @@ def test_cancelling_the_consumer_task_stops_at_once_with_no_sleep_left() -> None
         assert clock.pending == []
 
     asyncio.run(scenario())
-    assert len(received) == 3
-    assert events.taken == 4, "the event being waited for is dropped, no later one is taken"
+    assert progress.frames_sent == len(sink.writes) == 3
 
 
 @pytest.mark.parametrize(("now", "expected_sleeps"), [(T0 - 0.25, [0.25]), (T0, []), (T0 + 1.0, [])])
-def test_wait_until_sleeps_only_for_what_remains(now: float, expected_sleeps: list[float]) -> None:
+def test_sleep_until_sleeps_only_for_what_remains(now: float, expected_sleeps: list[float]) -> None:
     clock = FakeClock(now=now)
-    asyncio.run(wait_until(T0, clock, clock.sleep))
+    woke_at = asyncio.run(sleep_until(T0, clock, clock.sleep))
     assert clock.sleeps == pytest.approx(expected_sleeps)
-    assert clock() == pytest.approx(max(now, T0))
+    assert woke_at == clock() == pytest.approx(max(now, T0))
+
+
+def test_sleep_until_sleeps_again_after_an_early_wake_up() -> None:
+    clock = EarlyClock(early_s=0.0008)
+    woke_at = asyncio.run(sleep_until(T0 + 0.0203, clock, clock.sleep))
+    assert woke_at >= T0 + 0.0203
+    first, *again = clock.sleeps
+    assert first == pytest.approx(0.0203)
+    assert again
+    assert again == pytest.approx([TIMER_TICK_S] * len(again)), "re-sleeps are whole ticks"
 
 
 # --- one real server --------------------------------------------------------------------
 
 PACED = Settings(ttft=50.0, itl=10.0)
 TOKENS = 20
-SLACK_S = 0.002  # uvloop timers have 1 ms granularity
+# The client takes `sent` before the request leaves and the server takes t0 after it
+# arrives, on the same monotonic clock, so "never early" needs no slack beyond rounding.
+SLACK_S = 0.0001
 LOADED_MACHINE_S = 0.5
 
 
