@@ -42,8 +42,6 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
-# A stream yields to the event loop once every this many writes (see `_BodySender`).
-_FRAMES_PER_YIELD = 32
 
 
 class _BodyTooLargeError(Exception):
@@ -98,27 +96,6 @@ async def _cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[Any]
             return
 
 
-class _BodySender:
-    """Sends SSE chunks as body messages and gives the disconnect watcher a turn now and then.
-
-    With ITL 0 or a late schedule nothing sleeps, and a send into a closed connection neither
-    fails nor waits: without an explicit yield the watcher would not run until the end.
-    """
-
-    __slots__ = ("_send", "_unyielded")
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self._unyielded = 0
-
-    async def __call__(self, chunk: bytes) -> None:
-        await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
-        self._unyielded += 1
-        if self._unyielded == _FRAMES_PER_YIELD:
-            self._unyielded = 0
-            await asyncio.sleep(0)
-
-
 async def _stream(
     send: Send, receive: Receive, run: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
 ) -> None:
@@ -131,7 +108,11 @@ async def _stream(
     assert task is not None  # noqa: S101 - always inside a task under ASGI
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
     try:
-        await run(_BodySender(send))
+
+        def send_chunk(chunk: bytes) -> Awaitable[None]:
+            return send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        await run(send_chunk)
         await send(_END_OF_BODY)
     except asyncio.CancelledError:
         if not watcher.done():

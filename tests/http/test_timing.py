@@ -14,7 +14,14 @@ import httpx
 import pytest
 
 from mockcore import Schedule, Settings
-from mockhttp.pacing import MAX_FRAMES_PER_WRITE, TIMER_TICK_S, StreamProgress, send_paced, sleep_until
+from mockhttp.pacing import (
+    MAX_FRAMES_PER_WRITE,
+    TIMER_TICK_S,
+    WRITES_PER_YIELD,
+    StreamProgress,
+    send_paced,
+    sleep_until,
+)
 
 T0 = 1_000.0
 SCHEDULE = Schedule(ttft_ms=20.0, itl_ms=5.0)
@@ -171,6 +178,40 @@ def test_a_write_carries_at_most_the_cap_of_overdue_events() -> None:
     assert [chunk.count(b"|") for _, chunk in sink.writes] == [MAX_FRAMES_PER_WRITE, MAX_FRAMES_PER_WRITE, 3]
     assert sink.frames == [frame(index) for index in range(count)]
     assert progress.frames_sent == count
+
+
+def test_a_stream_that_never_sleeps_still_lets_other_tasks_run() -> None:
+    # Each write stalls past the next deadline, so no event waits and nothing sleeps (the
+    # stream falls behind, and some overdue events then share a write).
+    clock = FakeClock()
+    events = Events(4 * WRITES_PER_YIELD, Schedule(ttft_ms=0.0, itl_ms=5.0))
+    watcher_turns: list[int] = []
+    sink = Sink(clock)
+
+    async def stalling_sink(chunk: bytes) -> None:
+        await sink(chunk)
+        clock.now += 0.006
+
+    async def watcher() -> None:
+        while True:
+            watcher_turns.append(len(sink.writes))
+            await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        watching = asyncio.create_task(watcher())
+        await asyncio.sleep(0)
+        await send_paced(
+            events, T0, clock=clock, sleep=clock.sleep, send_chunk=stalling_sink, progress=StreamProgress()
+        )
+        watching.cancel()
+
+    asyncio.run(scenario())
+    assert len(sink.writes) > 2 * WRITES_PER_YIELD
+    assert sink.frames == [frame(index) for index in range(4 * WRITES_PER_YIELD)]
+    assert clock.sleeps == []
+    during = [writes for writes in watcher_turns if 0 < writes < len(sink.writes)]
+    assert len(during) >= 2, "the watcher ran during the stream, not only after it"
+    assert during[0] <= WRITES_PER_YIELD + 1
 
 
 def test_frames_are_read_one_event_ahead_at_most() -> None:
