@@ -1,5 +1,6 @@
 """What the server will send for a request: the plan every adapter renders."""
 
+from collections.abc import Iterator
 from typing import Literal
 
 import msgspec
@@ -24,24 +25,71 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         return self.prompt_tokens + self.completion_tokens
 
 
+class PieceCycle(msgspec.Struct, frozen=True, kw_only=True):
+    """`count` token pieces read from `source` starting at `offset`, wrapping around.
+
+    A sequence that is never materialised: a stream of 131,072 tokens costs its prompt's
+    pieces, not a 131,072-entry tuple per open stream.
+    """
+
+    source: tuple[str, ...]
+    offset: int
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> str:
+        if index < 0:
+            index += self.count
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        source = self.source
+        return source[(self.offset + index) % len(source)]
+
+    def __iter__(self) -> Iterator[str]:
+        rotated = self._rotated()
+        if not rotated:
+            return
+        whole, rest = divmod(self.count, len(rotated))
+        for _ in range(whole):
+            yield from rotated
+        yield from rotated[:rest]
+
+    @property
+    def text(self) -> str:
+        """The pieces joined."""
+        rotated = self._rotated()
+        if not rotated:
+            return ""
+        whole, rest = divmod(self.count, len(rotated))
+        return "".join(rotated) * whole + "".join(rotated[:rest])
+
+    def _rotated(self) -> tuple[str, ...]:
+        return self.source[self.offset :] + self.source[: self.offset] if self.count else ()
+
+
+NO_PIECES = PieceCycle(source=(), offset=0, count=0)
+
+
 class ChoicePlan(msgspec.Struct, frozen=True, kw_only=True):
     """The tokens of one choice: all reasoning pieces come before all content pieces."""
 
     index: int
     prompt_tokens: int
-    reasoning: tuple[str, ...]
-    content: tuple[str, ...]
+    reasoning: PieceCycle
+    content: PieceCycle
     finish_reason: FinishReason
 
     @property
     def reasoning_text(self) -> str:
         """The reasoning as one string."""
-        return "".join(self.reasoning)
+        return self.reasoning.text
 
     @property
     def content_text(self) -> str:
         """The content as one string."""
-        return "".join(self.content)
+        return self.content.text
 
     @property
     def token_count(self) -> int:

@@ -3,7 +3,7 @@
 from mockcore.budget import TokenBudget, natural_length, plan_budget
 from mockcore.digest import derived_u64
 from mockcore.errors import RequestError
-from mockcore.plan import ChoicePlan, GenerationEndpoint, GenerationPlan, Usage
+from mockcore.plan import NO_PIECES, ChoicePlan, GenerationEndpoint, GenerationPlan, PieceCycle, Usage
 from mockcore.prompts import PromptView, batch_prompts, chat_prompt
 from mockcore.reasoning import is_reasoning_model, reasoning_budget
 from mockcore.requests import ChatCompletionRequest, CompletionRequest, StreamOptions
@@ -15,18 +15,16 @@ _CONTENT_OFFSET_SALT = b"content-offset"
 _REASONING_OFFSET_SALT = b"reasoning-offset"
 
 
-def cycle_pieces(prompt: PromptView, pieces: tuple[str, ...], salt: bytes, count: int) -> tuple[str, ...]:
+def cycle_pieces(prompt: PromptView, pieces: tuple[str, ...], salt: bytes, count: int) -> PieceCycle:
     """`count` pieces cycling through the prompt's `pieces` from an offset drawn from h.
 
     A prompt without text (empty, or token ids) cycles through the built-in passage.
     """
     if count == 0:
-        return ()
+        return NO_PIECES
     source = pieces or FALLBACK_PIECES
     offset = derived_u64(prompt.digest, salt) % len(source)
-    rotated = source[offset:] + source[:offset]
-    repeats = -(-count // len(rotated))
-    return (rotated * repeats)[:count]
+    return PieceCycle(source=source, offset=offset, count=count)
 
 
 def _check_min_tokens(min_tokens: int, limit: int | None, limit_param: str) -> None:

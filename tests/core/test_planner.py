@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from tests.strategies import PLAIN_MODELS, chat_payloads, completion_payloads, prompts, texts, token_ids
 
-from mockcore import ChoicePlan, GenerationPlan, Settings, count_tokens, predict, split_tokens
+from mockcore import ChoicePlan, GenerationPlan, PieceCycle, Settings, count_tokens, predict, split_tokens
 from mockcore.prompts import chat_prompt
 from mockcore.requests import ChatMessage
 from mockcore.vocabulary import FALLBACK_PIECES
@@ -230,7 +230,7 @@ def test_batch_usage_sums_every_choice(payload: dict[str, Any]) -> None:
 def test_completions_never_reason(prompt: Any, model: str) -> None:
     for model_name in (model, "openai/gpt-oss-20b", "Qwen/Qwen3-8B"):
         plan = generation_plan("completions", {"model": model_name, "prompt": prompt})
-        assert all(choice.reasoning == () for choice in plan.choices)
+        assert all(len(choice.reasoning) == 0 for choice in plan.choices)
 
 
 # --- min_tokens above the limit -----------------------------------------------------------------
@@ -268,3 +268,42 @@ def test_min_tokens_above_the_limit_is_a_400_naming_min_tokens(route: str, paylo
 def test_min_tokens_equal_to_the_limit_is_accepted() -> None:
     prediction = predict("completions", {"model": "m", "prompt": "hi", "max_tokens": 40, "min_tokens": 40})
     assert prediction.status_code == 200
+
+
+# --- the pieces of a choice are a cycle, never materialised ------------------------------
+
+
+@given(
+    st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=12).map(tuple),
+    st.integers(min_value=0, max_value=40),
+    st.integers(min_value=0, max_value=100),
+)
+def test_a_piece_cycle_reads_like_the_tuple_it_stands_for(
+    source: tuple[str, ...], shift: int, count: int
+) -> None:
+    offset = shift % len(source)
+    cycle = PieceCycle(source=source, offset=offset, count=count)
+    expected = tuple(source[(offset + position) % len(source)] for position in range(count))
+    assert len(cycle) == count
+    assert tuple(cycle) == expected
+    assert cycle.text == "".join(expected)
+    assert [cycle[position] for position in range(count)] == list(expected)
+    if count:
+        assert cycle[-1] == expected[-1]
+    with pytest.raises(IndexError):
+        cycle[count]
+
+
+def test_a_huge_stream_plan_holds_its_prompt_not_its_output() -> None:
+    payload = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "a short prompt"}],
+        "max_tokens": 131_072,
+        "ignore_eos": True,
+        "stream": True,
+    }
+    plan = generation_plan("chat", payload)
+    choice = plan.choices[0]
+    assert len(choice.content) == plan.usage.completion_tokens == 131_072
+    assert len(msgspec.json.encode(plan)) < 2_000, "the plan is a cycle over the prompt's pieces"
+    assert choice.content_text == "".join(choice.content)

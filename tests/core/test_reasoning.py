@@ -106,7 +106,7 @@ def test_a_budget_that_is_all_reasoning_has_no_content_and_finishes_with_length(
         {"model": "Qwen/Qwen3-8B", "messages": QUESTION, "reasoning_effort": effort, "max_tokens": limit}
     ).choices[0]
     assert len(choice.reasoning) == limit
-    assert choice.content == ()
+    assert len(choice.content) == 0
     assert choice.finish_reason == "length"
 
 
@@ -114,7 +114,7 @@ def test_a_budget_that_is_all_reasoning_has_no_content_and_finishes_with_length(
 def test_a_model_that_does_not_reason_ignores_reasoning_effort(payload: dict[str, Any]) -> None:
     plan = generation_plan(payload)
     assert plan.reasons is False
-    assert plan.choices[0].reasoning == ()
+    assert len(plan.choices[0].reasoning) == 0
     assert plan.usage.reasoning_tokens is None
     assert plan == generation_plan(payload | {"reasoning_effort": "max"})
 
