@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from tests.cli.conftest import StartCliServer, clean_environ, free_port
+from tests.cli.conftest import StartCliServer
+from tests.server_process import clean_environ, free_port
 from typer.testing import CliRunner
 
 from mockcli.config import ConfigError, resolve_settings

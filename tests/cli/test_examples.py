@@ -15,7 +15,8 @@ from typing import Any
 
 import msgspec
 import pytest
-from tests.cli.conftest import CliServer, StartCliServer, free_port
+from tests.cli.conftest import CliServer, StartCliServer
+from tests.server_process import free_port
 
 from mockcore import Settings, predict
 from mockcore.settings import settings_as_config

@@ -5,7 +5,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cli.conftest import CliServer, StartCliServer, free_port
+from tests.cli.conftest import CliServer, StartCliServer
+from tests.server_process import free_port
 
 from mockcli.options import FIELD_NAMES
 from mockcore.settings import Settings, settings_as_config

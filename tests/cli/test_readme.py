@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.cli.conftest import StartCliServer, clean_environ, free_port
+from tests.cli.conftest import StartCliServer
+from tests.server_process import clean_environ, free_port
 
 pytestmark = pytest.mark.e2e
 

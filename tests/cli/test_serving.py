@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from tests.cli.conftest import CliServer, StartCliServer, free_port, pid_alive
+from tests.cli.conftest import CliServer, StartCliServer
+from tests.server_process import free_port, pid_alive
 
 from mockcore import Settings, predict
 

@@ -9,7 +9,6 @@ a test that depends on the server's fault sequence asks for a `fresh` one.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,7 @@ import openai
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from tests.server_process import free_port
 
 from mockcore import Settings
 from mockhttp import create_app
@@ -33,14 +33,6 @@ SHUTDOWN_TIMEOUT_S = 10.0
 
 # No latency at all: for tests that check what is sent, not when.
 INSTANT = Settings(ttft=0.0, itl=0.0)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class ServerProcess:

@@ -8,16 +8,13 @@ Both run over a `LocalLoadTracker` the test can read.
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from granian.constants import Interfaces
-from granian.server.embed import Server
+from tests.embedded_server import EmbeddedServer
 
 from mockcore import Settings
 from mockhttp import Services, create_app
@@ -33,13 +30,6 @@ LONG_REQUEST = {
     "stream": True,
 }
 SETTLE_S = 1.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def wait_for_idle(tracker: LocalLoadTracker, within_s: float = SETTLE_S) -> float:
@@ -109,48 +99,6 @@ def test_an_asgi_disconnect_ends_the_stream_and_its_accounting() -> None:
     snapshot = tracker.snapshot()
     assert (snapshot.in_flight_requests, snapshot.requests_served) == (0, 1)
     assert snapshot.tokens_emitted <= 3
-
-
-class EmbeddedServer:
-    """Granian's embedded server on its own event loop, in a thread of this process."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self._server = Server(
-            app,
-            address="127.0.0.1",
-            port=self.port,
-            interface=Interfaces.ASGINL,
-            websockets=False,
-            log_enabled=False,
-        )
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="embedded-granian", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            self._loop.run_until_complete(self._server.serve())
-        finally:
-            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
-            self._loop.close()
-
-    def start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + 15.0
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{self.base_url}/health", timeout=1.0)
-            except httpx.TransportError:
-                time.sleep(0.02)
-            else:
-                return
-        pytest.fail("the embedded server did not start")
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._server.stop)
-        self._thread.join(10.0)
-        assert not self._thread.is_alive()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.robustness.conftest import CHAT, EmbeddedServer, StartCliServer, assert_healthy, rss_mib
+from tests.embedded_server import EmbeddedServer
+from tests.robustness.conftest import CHAT, StartCliServer, assert_healthy, rss_mib
 
 from mockcore import Settings
 from mockhttp import Services, create_app

@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.robustness.conftest import CHAT, CliServer, StartCliServer, assert_healthy, pid_alive
+from tests.robustness.conftest import CHAT, CliServer, StartCliServer, assert_healthy
+from tests.server_process import pid_alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
