@@ -17,7 +17,15 @@ import typer
 
 from mockcli.config import ConfigError, resolve_settings
 from mockcli.logs import configure_logging, wants_json
-from mockcli.options import FIELD_NAMES, SHORT_FLAGS, flag_name, is_switch, metavar, option_help
+from mockcli.options import (
+    FIELD_NAMES,
+    SHORT_FLAGS,
+    flag_name,
+    is_switch,
+    metavar,
+    negative_flag_name,
+    option_help,
+)
 from mockcli.server import serve
 from mockcore.settings import settings_as_config
 
@@ -32,11 +40,16 @@ app = typer.Typer(
 
 
 def _option_parameter(field_name: str) -> inspect.Parameter:
-    """One Typer option: a switch for booleans, a raw string for everything else."""
-    names = [flag_name(field_name), *([SHORT_FLAGS[field_name]] if field_name in SHORT_FLAGS else [])]
+    """One Typer option: a switch pair for booleans, a raw string for everything else.
+
+    `--no-verbose` exists so that a flag can switch off what the environment switched on.
+    """
+    short = [SHORT_FLAGS[field_name]] if field_name in SHORT_FLAGS else []
+    names = [flag_name(field_name), *short]
     option: Any
     if is_switch(field_name):
-        option = Annotated[bool | None, typer.Option(*names, help=option_help(field_name))]
+        paired = f"{flag_name(field_name)}/{negative_flag_name(field_name)}"
+        option = Annotated[bool | None, typer.Option(paired, *short, help=option_help(field_name))]
     else:
         option = Annotated[
             str | None, typer.Option(*names, metavar=metavar(field_name), help=option_help(field_name))

@@ -20,6 +20,11 @@ def flag_name(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
 
 
+def negative_flag_name(field_name: str) -> str:
+    """`access_logs` -> `--no-access-logs`: the off switch of a boolean option."""
+    return "--no-" + field_name.replace("_", "-")
+
+
 def _unwrap(info: Any) -> tuple[Any, str]:
     description = ""
     if isinstance(info, msgspec.inspect.Metadata):

@@ -146,7 +146,7 @@ def test_command_flags_beat_every_environment_variable(captured_settings: list[S
     for name in FIELD_NAMES:
         env_value, flag_value = sample_values(name)
         if is_bool(name):
-            # A boolean flag can only switch on: the environment says off, the flag wins.
+            # The environment says off, the flag switches on (the reverse is the next test).
             env[environment_variable(name)] = "false"
             args.append(flag_name(name))
             expected[name] = True
@@ -158,6 +158,16 @@ def test_command_flags_beat_every_environment_variable(captured_settings: list[S
     assert result.exit_code == 0, result.output
     (settings,) = captured_settings
     assert {name: getattr(settings, name) for name in FIELD_NAMES} == expected
+
+
+@pytest.mark.parametrize("name", [name for name in FIELD_NAMES if is_bool(name)])
+def test_a_no_flag_switches_off_what_the_environment_switched_on(
+    captured_settings: list[Settings], name: str
+) -> None:
+    negative = "--no-" + flag_name(name).removeprefix("--")
+    assert invoke([negative], {environment_variable(name): "true"}).exit_code == 0
+    assert invoke([], {environment_variable(name): "true"}).exit_code == 0
+    assert [getattr(settings, name) for settings in captured_settings] == [False, True]
 
 
 @pytest.mark.parametrize(("name", "short"), sorted(SHORT_FLAGS.items()))
