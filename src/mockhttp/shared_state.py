@@ -109,20 +109,22 @@ class SharedLoadTracker:
     def __init__(self, state: SharedStateFile) -> None:
         self._state = state
         self._pid = os.getpid()
-        self._offset = self._claim_slot()
         self._in_flight = 0
-        self._tokens = 0
-        self._served = 0
+        self._offset, self._tokens, self._served = self._claim_slot()
 
-    def _claim_slot(self) -> int:
-        """Take a free slot, or one left by a dead worker (Granian respawns workers)."""
+    def _claim_slot(self) -> tuple[int, int, int]:
+        """Take a free slot, or one left by a dead worker (Granian respawns workers).
+
+        A reclaimed slot keeps the dead worker's totals (tokens, requests served), so the
+        server-wide counters never go backwards; its requests in flight died with it.
+        """
         with self._state.locked() as memory:
             for index in range(MAX_WORKER_SLOTS):
                 offset = _SLOTS_OFFSET + index * _SLOT.size
-                pid = _SLOT.unpack_from(memory, offset)[0]
+                pid, _, tokens, served = _SLOT.unpack_from(memory, offset)
                 if pid in {0, self._pid} or not _process_alive(pid):
-                    _SLOT.pack_into(memory, offset, self._pid, 0, 0, 0)
-                    return offset
+                    _SLOT.pack_into(memory, offset, self._pid, 0, tokens, served)
+                    return offset, tokens, served
         msg = f"no free worker slot among {MAX_WORKER_SLOTS}"
         raise RuntimeError(msg)
 

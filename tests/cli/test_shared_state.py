@@ -230,8 +230,12 @@ def test_a_dead_workers_slot_is_reclaimed(
     respawned = SharedLoadTracker(mappings[1])  # this process: the worker Granian respawned
     assert slot_pids(mappings[1], 3) == [live_pid, os.getpid(), 0]  # the dead one's slot, not a new one
     snapshot = respawned.snapshot()
-    # The reclaimed slot starts from zero: the dead worker's history goes with it.
-    assert (snapshot.in_flight_requests, snapshot.requests_served, snapshot.tokens_emitted) == (1, 0, 0)
+    # The reclaimed slot keeps the dead worker's history: totals never go backwards.
+    assert (snapshot.in_flight_requests, snapshot.requests_served, snapshot.tokens_emitted) == (1, 1, 7)
+    respawned.request_started()
+    respawned.request_finished(3)
+    snapshot = survivor.snapshot()
+    assert (snapshot.in_flight_requests, snapshot.requests_served, snapshot.tokens_emitted) == (1, 2, 10)
 
 
 def test_every_slot_taken_by_a_live_worker_is_an_error(
