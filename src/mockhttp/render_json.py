@@ -84,9 +84,7 @@ def embedding_body(plan: EmbeddingPlan) -> bytes:
             for index, vector in enumerate(plan.vectors)
         ]
     else:
-        items = [
-            EmbeddingItem(index=index, embedding=list(vector)) for index, vector in enumerate(plan.vectors)
-        ]
+        items = [EmbeddingItem(index=index, embedding=vector) for index, vector in enumerate(plan.vectors)]
     return encode_json(
         EmbeddingListBody(data=items, model=plan.model, usage=usage_body(plan.usage, with_completion=False))
     )

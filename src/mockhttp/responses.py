@@ -76,11 +76,11 @@ class TextCompletionBody(msgspec.Struct, kw_only=True):
 
 
 class EmbeddingItem(msgspec.Struct, kw_only=True):
-    """One vector: a list of floats, or base64 of little-endian float32."""
+    """One vector: an array of floats, or base64 of little-endian float32."""
 
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: list[float] | str
+    embedding: tuple[float, ...] | str
 
 
 class EmbeddingListBody(msgspec.Struct, kw_only=True):
