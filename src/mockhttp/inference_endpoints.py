@@ -106,12 +106,12 @@ async def _stream(
         return
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside a task under ASGI
+
+    def send_chunk(chunk: bytes) -> Awaitable[None]:
+        return send({"type": "http.response.body", "body": chunk, "more_body": True})
+
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
     try:
-
-        def send_chunk(chunk: bytes) -> Awaitable[None]:
-            return send({"type": "http.response.body", "body": chunk, "more_body": True})
-
         await run(send_chunk)
         await send(_END_OF_BODY)
     except asyncio.CancelledError:
