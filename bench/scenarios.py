@@ -1,6 +1,6 @@
 """The scenarios of the suite: what each one sends, to which server, for how long."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import msgspec
 
@@ -73,84 +73,62 @@ class Scenario:
         return (self.ttft_ms + max(tokens - 1, 0) * self.itl_ms) / 1000
 
 
-SCENARIOS: dict[str, Scenario] = {
-    scenario.name: scenario
-    for scenario in [
-        Scenario(
-            name="s1",
-            title="non-streaming chat, TTFT=ITL=0, 16 tokens, c=64",
-            path="/v1/chat/completions",
-            body=CHAT_BODY,
-            concurrency=64,
-            duration_s=10,
-            warmup_s=1,
-            expect_tokens=CHAT_TOKENS,
-            with_bare=True,
-            with_wrk=True,
-        ),
-        Scenario(
-            name="s2",
-            title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=100",
-            path="/v1/chat/completions",
-            body=STREAM_BODY,
-            concurrency=100,
-            duration_s=15,
-            warmup_s=2,
-            ttft_ms=20,
-            itl_ms=5,
-            stream=True,
-            expect_tokens=STREAM_TOKENS,
-        ),
-        Scenario(
-            name="s3",
-            title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=1000",
-            path="/v1/chat/completions",
-            body=STREAM_BODY,
-            concurrency=1000,
-            duration_s=15,
-            warmup_s=3,
-            ttft_ms=20,
-            itl_ms=5,
-            stream=True,
-            expect_tokens=STREAM_TOKENS,
-        ),
-        Scenario(
-            name="s4",
-            title="embeddings, 1 input of ~100 words, float, 768 dims, c=64",
-            path="/v1/embeddings",
-            body=EMBEDDING_BODY,
-            concurrency=64,
-            duration_s=10,
-            warmup_s=1,
-            expect_dims=EMBEDDING_DIMS,
-        ),
-        Scenario(
-            name="s5",
-            title="streaming chat as s3, 4 workers, nothing pinned, c=1000",
-            path="/v1/chat/completions",
-            body=STREAM_BODY,
-            concurrency=1000,
-            duration_s=15,
-            warmup_s=3,
-            ttft_ms=20,
-            itl_ms=5,
-            stream=True,
-            workers=4,
-            pinned=False,
-            expect_tokens=STREAM_TOKENS,
-        ),
-        # The memory scenario sends s1 requests by count, not for a duration.
-        Scenario(
-            name="mem",
-            title="RSS of the worker after 10k and 200k s1 requests, c=64",
-            path="/v1/chat/completions",
-            body=CHAT_BODY,
-            concurrency=64,
-            duration_s=0,
-            warmup_s=0,
-            expect_tokens=CHAT_TOKENS,
-        ),
-    ]
-}
+_S1 = Scenario(
+    name="s1",
+    title="non-streaming chat, TTFT=ITL=0, 16 tokens, c=64",
+    path="/v1/chat/completions",
+    body=CHAT_BODY,
+    concurrency=64,
+    duration_s=10,
+    warmup_s=1,
+    expect_tokens=CHAT_TOKENS,
+    with_bare=True,
+    with_wrk=True,
+)
+_S2 = Scenario(
+    name="s2",
+    title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=100",
+    path="/v1/chat/completions",
+    body=STREAM_BODY,
+    concurrency=100,
+    duration_s=15,
+    warmup_s=2,
+    ttft_ms=20,
+    itl_ms=5,
+    stream=True,
+    expect_tokens=STREAM_TOKENS,
+)
+# s3, s5 and mem are variants of s2 and s1: only what differs is written down.
+_S3 = replace(
+    _S2,
+    name="s3",
+    title="streaming chat, TTFT 20 ms, ITL 5 ms, 200 tokens, c=1000",
+    concurrency=1000,
+    warmup_s=3,
+)
+_S5 = replace(
+    _S3, name="s5", title="streaming chat as s3, 4 workers, nothing pinned, c=1000", workers=4, pinned=False
+)
+_S4 = Scenario(
+    name="s4",
+    title="embeddings, 1 input of ~100 words, float, 768 dims, c=64",
+    path="/v1/embeddings",
+    body=EMBEDDING_BODY,
+    concurrency=64,
+    duration_s=10,
+    warmup_s=1,
+    expect_dims=EMBEDDING_DIMS,
+)
+# The memory scenario sends s1 requests by count, not for a duration.
+_MEM = replace(
+    _S1,
+    name="mem",
+    title="RSS of the worker after 10k and 200k s1 requests, c=64",
+    duration_s=0,
+    warmup_s=0,
+    with_bare=False,
+    with_wrk=False,
+)
+SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in [_S1, _S2, _S3, _S4, _S5, _MEM]}
 MEM_FIRST_REQUESTS = 10_000
 MEM_TOTAL_REQUESTS = 200_000

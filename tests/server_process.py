@@ -9,9 +9,11 @@ SIGKILLs the group and every worker it was seen to spawn.
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -37,6 +39,16 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def installed_script(name: str) -> str:
+    """The console script `name` of this virtual environment (else the one on PATH)."""
+    beside = Path(sys.executable).with_name(name)
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    assert found is not None, f"the {name} console script is not installed"
+    return found
 
 
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -64,9 +64,7 @@ async def send_paced(
         now = clock()
         if now < deadline:
             writes_without_sleep = 0
-            while now < deadline:  # sleep_until, inlined: this loop runs once per event
-                await sleep(max(deadline - now, TIMER_TICK_S))
-                now = clock()
+            now = await sleep_until(deadline, clock, sleep)
         elif writes_without_sleep == WRITES_PER_YIELD:
             # Nothing sleeps with ITL 0 or a late schedule, and a write into a closed
             # connection neither fails nor waits: let other tasks (the disconnect watcher)

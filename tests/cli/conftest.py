@@ -8,35 +8,22 @@ still alive. Tests that run the command in-process use `typer.testing.CliRunner`
 """
 
 import os
-import shutil
-import sys
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import msgspec
 import pytest
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, installed_script
 
 import mockcli.main
 from mockcore.settings import ENV_PREFIX, Settings
-
-
-def console_script() -> str:
-    """The installed `aiperf-mock-server` next to this interpreter (else on PATH)."""
-    beside = Path(sys.executable).with_name("aiperf-mock-server")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aiperf-mock-server")
-    assert found is not None, "the aiperf-mock-server console script is not installed"
-    return found
 
 
 class CliServer(ServerProcess):
     """One `aiperf-mock-server` process (master plus workers), run as its console script."""
 
     def __init__(self, args: Sequence[str], *, port: int, env: Mapping[str, str] | None = None) -> None:
-        super().__init__([console_script(), *args], port=port, env=env)
+        super().__init__([installed_script("aiperf-mock-server"), *args], port=port, env=env)
 
     def log_records(self) -> list[dict[str, Any]]:
         """The stderr lines parsed as JSON (every line must be JSON: stderr is not a TTY)."""

@@ -8,12 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.cli.conftest import StartCliServer
-from tests.server_process import clean_environ, free_port
+from tests.server_process import clean_environ, free_port, installed_script
 
 pytestmark = pytest.mark.e2e
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-CLI = Path(sys.executable).parent / "aiperf-mock-server"
 
 
 def fenced_blocks(language: str) -> list[str]:
@@ -38,7 +37,12 @@ def test_the_help_command_prints_every_option() -> None:
     commands = [line for block in fenced_blocks("bash") for line in block.splitlines()]
     assert ".venv/bin/aiperf-mock-server --help" in commands
     result = subprocess.run(
-        [str(CLI), "--help"], capture_output=True, text=True, timeout=60, check=False, env=clean_environ()
+        [installed_script("aiperf-mock-server"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=clean_environ(),
     )
     assert result.returncode == 0, result.stderr
     assert "--error-rate" in result.stdout

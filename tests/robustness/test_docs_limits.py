@@ -84,18 +84,18 @@ def default_matches(cell: str, default: Any) -> bool:
     return float(code(cell)) == default
 
 
-@pytest.mark.parametrize("field", LIMIT_FIELDS)
-def test_every_limit_has_a_row_with_its_flag_variable_and_default(field: str) -> None:
-    row = LIMIT_ROWS.get(flag_name(field))
-    assert row is not None, f"{flag_name(field)} is missing from docs/limits.md"
-    assert code(row["environment variable"]) == environment_variable(field)
-    assert default_matches(row["default"], getattr(DEFAULTS, field)), row["default"]
-
-
-@pytest.mark.parametrize("field", PROTECTION_FIELDS)
-def test_every_protection_has_a_row_with_its_flag_variable_and_default(field: str) -> None:
-    row = PROTECTION_ROWS.get(flag_name(field))
-    assert row is not None, f"{flag_name(field)} is missing from docs/limits.md"
+@pytest.mark.parametrize(
+    ("rows", "field"),
+    [
+        *((LIMIT_ROWS, field) for field in LIMIT_FIELDS),
+        *((PROTECTION_ROWS, field) for field in PROTECTION_FIELDS),
+    ],
+)
+def test_every_limit_and_protection_has_a_row_with_its_flag_variable_and_default(
+    rows: dict[str, dict[str, str]], field: str
+) -> None:
+    row = rows.get(flag_name(field))
+    assert row is not None, f"{flag_name(field)} is missing from its table in docs/limits.md"
     assert code(row["environment variable"]) == environment_variable(field)
     assert default_matches(row["default"], getattr(DEFAULTS, field)), row["default"]
 

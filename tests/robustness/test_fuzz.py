@@ -4,13 +4,12 @@ It generates valid and invalid requests for every operation and checks every ans
 statuses, content types, headers and bodies as the document says, invalid data refused.
 """
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from tests.robustness.conftest import StartCliServer, assert_healthy
+from tests.server_process import installed_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -19,22 +18,12 @@ EXAMPLES_PER_OPERATION = 30
 RUN_TIMEOUT_S = 150
 
 
-def schemathesis_command() -> str:
-    """`st` of this virtual environment (else the one on PATH)."""
-    beside = Path(sys.executable).with_name("st")
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("st")
-    assert found is not None, "schemathesis (`st`) is not installed"
-    return found
-
-
 def test_schemathesis_finds_no_server_error_and_no_nonconformance(
     cli_server: StartCliServer, tmp_path: Path
 ) -> None:
     server = cli_server(FUZZED)
     command = [
-        schemathesis_command(),
+        installed_script("st"),
         "run",
         f"{server.base_url}/openapi.json",
         "--checks",
