@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck importlint pytest bench clean
+.PHONY: install run test test-stress lint typecheck importlint pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck importlint pytest
+
+# `make test` RUNS times from fresh clones of HEAD while every core is kept busy (tests/stress.py).
+RUNS ?= 5
+test-stress:
+	$(PYTHON) tests/stress.py --runs $(RUNS)
 
 bench: install
 	$(BIN)/python -m bench $(ARGS)
