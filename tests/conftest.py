@@ -30,13 +30,27 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 process_ledger.install()
 
 
+# Fixtures that start a real server: a test that uses one, even through another fixture, is `e2e`
+# (`pytest -m e2e` runs them as their own group, `-m "not e2e"` the rest). A server started by a
+# test that is not marked fails that test (`process_ledger.require_e2e`), so this list cannot rot.
+SERVER_FIXTURES = frozenset({"start_server", "cli_server", "shared_cli_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     process_ledger.current_test = item.nodeid
+    process_ledger.current_markers = frozenset(marker.name for marker in item.iter_markers())
     try:
         return (yield)
     finally:
         process_ledger.current_test = "(between tests: session teardown)"
+        process_ledger.current_markers = frozenset()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from granian.constants import Interfaces
 from granian.server.embed import Server
+from tests import process_ledger
 from tests.server_process import free_port
 
 
@@ -20,6 +21,7 @@ class EmbeddedServer:
     """Granian's embedded server on its own event loop, in a thread of this process."""
 
     def __init__(self, app: Any) -> None:
+        process_ledger.require_e2e("an embedded Granian server")
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._server = Server(

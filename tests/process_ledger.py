@@ -22,6 +22,7 @@ _original_del: Callable[..., None] = subprocess.Popen.__del__
 _live: "weakref.WeakSet[subprocess.Popen[Any]]" = weakref.WeakSet()
 _origins: "weakref.WeakKeyDictionary[subprocess.Popen[Any], str]" = weakref.WeakKeyDictionary()
 current_test = "(no test: collection or session setup)"
+current_markers: frozenset[str] = frozenset()
 
 
 def _origin() -> str:
@@ -66,3 +67,14 @@ def unreaped() -> list[str]:
         for process in list(_live)
         if getattr(process, "_child_created", False) and process.returncode is None
     ]
+
+
+def require_e2e(what: str) -> None:
+    """Fail the running test unless it is marked `e2e`: every test that starts a server is."""
+    if current_test.startswith("(") or "e2e" in current_markers:
+        return
+    raise AssertionError(
+        f"{current_test} starts {what} but is not marked e2e: mark the test, its module or its "
+        "fixture param with @pytest.mark.e2e, or list its server fixture in SERVER_FIXTURES "
+        "(tests/conftest.py)"
+    )

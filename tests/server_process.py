@@ -23,6 +23,7 @@ from typing import IO, Any
 import httpx
 import msgspec
 import pytest
+from tests import process_ledger
 
 from mockcore.settings import ENV_PREFIX
 from mockhttp import shared_state
@@ -92,6 +93,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         separate_stdout: bool = True,
     ) -> None:
+        process_ledger.require_e2e(f"a server process ({argv[0]})")
         self.args = list(argv)
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
@@ -212,12 +214,27 @@ class ServerProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
+    def _let_spawned_workers_start(self, timeout: float = 15.0) -> None:
+        """Wait (bounded) until every worker spawned so far has started, as `wait_for_workers`.
+
+        A stop signal that reaches a worker in its first moments is lost, and the master then
+        waits its whole kill timeout: a test that ends early must not pay that, or race it.
+        Lines are counted, not workers, so a respawned worker is waited for too.
+        """
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            text = self.stderr_text()
+            if len(_STARTED.findall(text)) >= len(_SPAWNED.findall(text)):
+                return
+            time.sleep(0.05)
+
     def close(self) -> None:
         """Stop gently, then forcefully; release the output files (once)."""
         if self._stderr.closed:
             return
         try:
             if self.process.poll() is None:
+                self._let_spawned_workers_start()
                 self.process.send_signal(signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.process.wait(SHUTDOWN_TIMEOUT_S)

@@ -98,7 +98,7 @@ def test_access_logs_cover_unrouted_requests(cli_server: StartCliServer) -> None
     with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
         assert client.get("/no/such/route").status_code == 404
         assert client.post("/health").status_code == 405
-    missing = access_records(server, "/no/such/route", 1, timeout=2.0)
+    missing = access_records(server, "/no/such/route", 1)
     time.sleep(0.5)
     wrong_method = [record for record in access_records(server, "/health", 1) if record["method"] == "POST"]
     assert [record["status"] for record in missing] == [404]

@@ -310,7 +310,7 @@ def test_streams_over_the_limit_get_429_until_a_slot_frees(shared_cli_server: St
     assert_healthy(server.base_url)
 
 
-def wait_for_stream_slots(client: httpx.Client, count: int, within_s: float = 5.0) -> list[httpx.Response]:
+def wait_for_stream_slots(client: httpx.Client, count: int, within_s: float = 30.0) -> list[httpx.Response]:
     """Open `count` streams at once, retrying (as `Retry-After` invites) until all are admitted."""
     deadline = time.monotonic() + within_s
     while True:

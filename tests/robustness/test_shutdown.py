@@ -85,7 +85,7 @@ def test_sigterm_under_load_sends_whole_answers_and_leaves_no_process(cli_server
         assert_complete(response)
     status = server.stop(signum=None)  # SIGTERM was sent mid-flight
     assert status == 0, server.log_text()[-3000:]
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + 30.0
     while any(pid_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if pid_alive(pid)], "a worker outlived the server"
@@ -104,9 +104,16 @@ def test_a_stream_in_flight_at_sigterm_runs_to_its_end(cli_server: StartCliServe
     ):
         assert response.status_code == 200
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        with pytest.raises(httpx.TransportError):  # no new connection once the signal arrived
-            httpx.get(f"{server.base_url}/health", timeout=5.0, trust_env=False)
+        # No new connection once the signal has arrived (polled: on a loaded machine the
+        # signal takes a while to get there, and the stream still has most of its second).
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                httpx.get(f"{server.base_url}/health", timeout=5.0, trust_env=False)
+            except httpx.TransportError:
+                break
+            assert time.monotonic() < deadline, "the server still accepts connections after SIGTERM"
+            time.sleep(0.05)
         text = response.read().decode()
     assert text.count("data: {") == 100
     assert text.endswith("data: [DONE]\n\n")

@@ -1,16 +1,12 @@
 """DCGM counters stay monotonic whichever of four workers serves a scrape, under traffic."""
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests.server_process import ServerProcess, free_port
 
 COUNTERS = (
     "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
@@ -23,13 +19,6 @@ CHAT = {
     "max_tokens": 32,
     "ignore_eos": True,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def counter_values(text: str) -> dict[tuple[str, str], float]:
@@ -45,51 +34,33 @@ def counter_values(text: str) -> dict[tuple[str, str], float]:
 @pytest.mark.slow
 def test_counters_are_monotonic_across_four_workers_under_traffic() -> None:
     port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "mockcli",
-        "--port",
-        str(port),
-        "--workers",
-        "4",
-        "--ttft",
-        "1",
-        "--itl",
-        "1",
-    ]
-    server = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        env=os.environ.copy(),
-    )
+    options = ["--port", str(port), "--workers", "4", "--ttft", "1", "--itl", "1"]
+    server = ServerProcess([sys.executable, "-m", "mockcli", *options], port=port)
+    base_url = server.base_url
     stop_traffic = threading.Event()
     workers: list[threading.Thread] = []
+    traffic_errors: list[Exception] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+        server.wait_until_healthy()
+        server.wait_for_workers(4)
 
         def traffic() -> None:
-            with httpx.Client(base_url=base_url, timeout=10) as client:
+            # An error is recorded, not raised: an exception escaping a thread fails whichever
+            # test runs when it is reported.
+            with httpx.Client(base_url=base_url, timeout=60, trust_env=False) as client:
                 while not stop_traffic.is_set():
-                    client.post("/v1/chat/completions", json=CHAT)
+                    try:
+                        assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
+                    except (httpx.HTTPError, AssertionError) as error:
+                        traffic_errors.append(error)
+                        return
 
         workers.extend(threading.Thread(target=traffic) for _ in range(4))
         for worker in workers:
             worker.start()
         previous: dict[int, dict[tuple[str, str], float]] = {1: {}, 2: {}}
         uuids: dict[int, set[str]] = {1: set(), 2: set()}
-        with httpx.Client(base_url=base_url, timeout=10) as scraper:
+        with httpx.Client(base_url=base_url, timeout=60, trust_env=False) as scraper:
             for scrape in range(200):
                 instance = 1 + scrape % 2
                 response = scraper.get(f"/dcgm{instance}/metrics")
@@ -104,10 +75,6 @@ def test_counters_are_monotonic_across_four_workers_under_traffic() -> None:
     finally:
         stop_traffic.set()
         for worker in workers:
-            worker.join(timeout=30)
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise
+            worker.join(timeout=60)
+        server.close()
+    assert not traffic_errors
