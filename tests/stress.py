@@ -78,7 +78,7 @@ def run_once(number: int, workdir: Path, results: Path) -> RunResult:
     started = time.monotonic()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            ["make", "test", f"PYTEST_ARGS=--junitxml={junit}"],
+            ["make", "test", f"PYTEST_ARGS=--junitxml={junit} -o junit_family=legacy"],
             cwd=clone,
             env=environ,
             stdin=subprocess.DEVNULL,
@@ -129,6 +129,8 @@ def main() -> int:
     )
     parser.add_argument("--results", type=Path, help="folder for logs and JUnit files (default: a new one)")
     options = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the spinners and a running `make test` are taken down too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     dirty = subprocess.run(
         ["git", "status", "--porcelain"], cwd=REPOSITORY, capture_output=True, text=True, check=True
     ).stdout
