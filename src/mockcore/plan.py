@@ -108,6 +108,9 @@ class GenerationPlan(msgspec.Struct, frozen=True, kw_only=True):
     choices: tuple[ChoicePlan, ...]
     usage: Usage
     schedule: Schedule
+    # The request's output limit (max_tokens, max_completion_tokens), or --max-output-tokens
+    # when it sets none: what vLLM reports as the request's max_tokens parameter.
+    max_tokens: int
 
     @property
     def event_count(self) -> int:

@@ -58,6 +58,7 @@ def _generation_plan(
     include_usage: bool,
     reasons: bool,
     choices: tuple[ChoicePlan, ...],
+    limit: int | None,
     settings: Settings,
 ) -> GenerationPlan:
     generated = sum(choice.token_count for choice in choices)
@@ -75,6 +76,7 @@ def _generation_plan(
         choices=choices,
         usage=usage,
         schedule=Schedule(ttft_ms=settings.ttft, itl_ms=settings.itl),
+        max_tokens=limit if limit is not None else settings.max_output_tokens,
     )
 
 
@@ -100,6 +102,7 @@ def plan_chat(request: ChatCompletionRequest, settings: Settings) -> GenerationP
         include_usage=_include_usage(stream, request.stream_options),
         reasons=is_reasoning_model(request.model),
         choices=(_plan_choice(0, prompt, budget),),
+        limit=limit,
         settings=settings,
     )
 
@@ -130,5 +133,6 @@ def plan_completion(request: CompletionRequest, settings: Settings) -> Generatio
         include_usage=_include_usage(stream, request.stream_options),
         reasons=False,
         choices=choices,
+        limit=request.max_tokens,
         settings=settings,
     )

@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         str, msgspec.Meta(min_length=1, description="Hostname label of the DCGM metrics")
     ] = "localhost"
     dcgm_seed: Annotated[int | None, msgspec.Meta(description="seed of GPU ids, offsets and noise")] = None
+    served_model_name: Annotated[
+        str,
+        msgspec.Meta(min_length=1, description="model name the engine metrics (/metrics) are labelled with"),
+    ] = "mock-model"
     api_key: (
         Annotated[
             str, msgspec.Meta(min_length=1, description="require `Authorization: Bearer <key>` on /v1 routes")

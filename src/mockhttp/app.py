@@ -19,7 +19,13 @@ from mockhttp.errors import http_exception_response, unexpected_exception_respon
 from mockhttp.fast_path import MockServerApp
 from mockhttp.routes import build_inference_endpoints, build_route_handlers
 from mockhttp.services import Services, local_services
-from mockhttp.shared_state import SharedBlobStore, SharedLoadTracker, SharedSequence, SharedStateFile
+from mockhttp.shared_state import (
+    SharedBlobStore,
+    SharedLoadTracker,
+    SharedMetricsStore,
+    SharedSequence,
+    SharedStateFile,
+)
 
 # The worker contract: the CLI sets these before Granian starts the workers.
 SETTINGS_ENV = "MOCK_SERVER_SETTINGS_JSON"
@@ -66,11 +72,13 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
     if not state_path:
         return local
     state = SharedStateFile(Path(state_path))
+    load = SharedLoadTracker(state)
     return Services(
         settings=settings,
         sequence=SharedSequence(state),
-        load=SharedLoadTracker(state),
+        load=load,
         gpu_states=SharedBlobStore(state),
+        metrics=SharedMetricsStore(state, load.slot_index),
         fault_seed=int(environ.get(FAULT_SEED_ENV, local.fault_seed)),
         gpu_seed=int(environ.get(GPU_SEED_ENV, local.gpu_seed)),
     )

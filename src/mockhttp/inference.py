@@ -10,8 +10,12 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
+import msgspec
+
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
+from mockcore.metrics import RequestOutcome
+from mockcore.metrics.outcome import ObservedFinish
 from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
 from mockcore.service import faults_enabled
@@ -32,12 +36,25 @@ class RejectedError(Exception):
     """The request ends in an error envelope (400, 429 or an injected 500)."""
 
     def __init__(
-        self, status_code: int, info: ErrorInfo, headers: tuple[tuple[bytes, bytes], ...] = ()
+        self,
+        status_code: int,
+        info: ErrorInfo,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+        *,
+        stream: bool = False,
     ) -> None:
         super().__init__(info.message)
         self.status_code = status_code
         self.info = info
         self.headers = headers
+        self.stream = stream
+
+
+class RequestFacts(msgspec.Struct, frozen=True, gc=False):
+    """What the endpoint knows of a request that the metrics need: its route and body size."""
+
+    route: Route
+    body_bytes: int
 
 
 class InferenceService:
@@ -52,6 +69,7 @@ class InferenceService:
         # Response ids need uniqueness, not secrecy: a per-worker generator seeded from the
         # OS avoids a system call per request (uuid4 reads os.urandom each time).
         self._ids = random.Random()  # noqa: S311
+        self._metrics = services.metrics.recorder
 
     @property
     def open_streams(self) -> int:
@@ -81,13 +99,14 @@ class InferenceService:
             if streaming:
                 self.release_stream()
             self._faults_injected += 1
+            self._metrics.fault_injected()
             _LOGGER.warning(
                 "injected fault on request %d (%d injected by this worker)",
                 sequence_number,
                 self._faults_injected,
             )
             info = ErrorInfo(message=fault.message, type=fault.type, param=None, code=fault.code)
-            raise RejectedError(fault.status_code, info)
+            raise RejectedError(fault.status_code, info, stream=streaming)
         return plan
 
     def _reserve_stream(self) -> None:
@@ -100,7 +119,7 @@ class InferenceService:
                 param=None,
                 code="too_many_streams",
             )
-            raise RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),))
+            raise RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),), stream=True)
         self._open_streams += 1
 
     def _new_id(self, endpoint: str) -> str:
@@ -110,21 +129,34 @@ class InferenceService:
         """Give back the slot of a stream that ended, however it ended."""
         self._open_streams -= 1
 
-    async def complete(self, plan: ResponsePlan, t0: float, record: AccessRecord | None = None) -> bytes:
+    async def complete(
+        self, plan: ResponsePlan, t0: float, request: RequestFacts, record: AccessRecord | None = None
+    ) -> bytes:
         """The whole JSON body, released at the plan's response deadline."""
         load = self._services.load
+        metrics = self._metrics
+        kv_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens
         load.request_started()
+        metrics.request_started(kv_tokens, stream=False)
         tokens = 0
+        body = b""
+        now = t0
         try:
-            await sleep_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
+            now = await sleep_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
-                return generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
-            if isinstance(plan, EmbeddingPlan):
-                return embedding_body(plan)
-            return ranking_body(plan)
+                body = generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
+            elif isinstance(plan, EmbeddingPlan):
+                body = embedding_body(plan)
+            else:
+                body = ranking_body(plan)
+            return body
         finally:
             load.request_finished(tokens)
+            metrics.request_finished(
+                _json_outcome(plan, now - t0, answered=bool(body)), kv_tokens, stream=False
+            )
+            metrics.answered(request.route, False, 200, request.body_bytes, len(body))
             if record is not None:
                 record.tokens = tokens
 
@@ -133,6 +165,7 @@ class InferenceService:
         plan: GenerationPlan,
         t0: float,
         send_chunk: Callable[[bytes], Awaitable[None]],
+        request: RequestFacts,
         record: AccessRecord | None = None,
     ) -> None:
         """Send the SSE frames through `send_chunk`, each at t0 + TTFT + k * ITL or later.
@@ -141,19 +174,64 @@ class InferenceService:
         handed to the transport.
         """
         load = self._services.load
+        metrics = self._metrics
+        usage = plan.usage
+        kv_tokens = usage.prompt_tokens + usage.completion_tokens
         load.request_started()
-        progress = StreamProgress()
+        metrics.request_started(kv_tokens, stream=True)
+        progress = StreamProgress(usage.completion_tokens, metrics.observe_gap)
         schedule = plan.schedule
         events = (
             (schedule.event_offset_s(index), frame)
             for index, frame in stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
         )
+        finished = False
         try:
             await send_paced(
                 events, t0, clock=self._clock, sleep=asyncio.sleep, send_chunk=send_chunk, progress=progress
             )
+            finished = True
         finally:
-            tokens = min(progress.frames_sent, plan.usage.completion_tokens)
+            tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
+            first = progress.first_write_at
+            outcome = RequestOutcome(
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=tokens,
+                max_tokens=plan.max_tokens,
+                finish_reason=_finish_reason(plan) if finished else "abort",
+                first_token_s=None if first is None or not tokens else first - t0,
+                end_s=(progress.last_write_at if finished else self._clock()) - t0,
+            )
+            metrics.request_finished(outcome, kv_tokens, stream=True)
+            metrics.answered(request.route, True, 200, request.body_bytes, progress.bytes_sent)
             if record is not None:
                 record.tokens = tokens
+
+
+def _finish_reason(plan: GenerationPlan) -> ObservedFinish:
+    """One reason per request: `length` if any choice ran into its limit."""
+    return "length" if any(choice.finish_reason == "length" for choice in plan.choices) else "stop"
+
+
+def _json_outcome(plan: ResponsePlan, end_s: float, *, answered: bool) -> RequestOutcome:
+    """A non-streamed answer: its tokens arrive at once, at the schedule's pace inside."""
+    if not isinstance(plan, GenerationPlan):
+        return RequestOutcome(
+            prompt_tokens=plan.usage.prompt_tokens,
+            completion_tokens=0,
+            max_tokens=None,
+            finish_reason="stop" if answered else "abort",
+            first_token_s=None,
+            end_s=end_s,
+        )
+    tokens = plan.usage.completion_tokens if answered else 0
+    return RequestOutcome(
+        prompt_tokens=plan.usage.prompt_tokens,
+        completion_tokens=tokens,
+        max_tokens=plan.max_tokens,
+        finish_reason=_finish_reason(plan) if answered else "abort",
+        first_token_s=min(plan.schedule.event_offset_s(0), end_s) if tokens else None,
+        end_s=end_s,
+        uniform_itl_s=plan.schedule.itl_ms / 1000.0,
+    )

@@ -20,7 +20,8 @@ from mockcore import ErrorInfo, GenerationPlan
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import access_record
-from mockhttp.inference import InferenceService, RejectedError
+from mockhttp.inference import InferenceService, RejectedError, RequestFacts
+from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.render_json import error_body
 
 Scope = MutableMapping[str, Any]
@@ -150,44 +151,69 @@ def api_key_error(scope: Scope, api_key: bytes | None) -> ErrorInfo | None:
 
 
 def inference_endpoint(
-    route: Route, inference: InferenceService, clock: Callable[[], float], settings: Settings
+    route: Route,
+    inference: InferenceService,
+    clock: Callable[[], float],
+    settings: Settings,
+    metrics: MetricsRecorder,
 ) -> RawEndpoint:
     """The raw ASGI callable of one inference route (see `mockhttp.fast_path`)."""
     path = ROUTE_PATHS[route]
     max_body_bytes = settings.max_request_bytes
     api_key = settings.api_key.encode() if settings.api_key is not None else None
 
+    async def refuse(
+        send: Send,
+        status: int,
+        info: ErrorInfo,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+        *,
+        stream: bool = False,
+        body_bytes: int = 0,
+    ) -> None:
+        body = error_body(info)
+        metrics.answered(route, stream, status, body_bytes, len(body))
+        await send_bytes(send, status, body, [*_JSON_HEADERS, *headers])
+
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = clock()  # on arrival, before the body is read: SPEC section 11
         if scope["method"] != "POST":
             message = f"Method {scope['method']} is not allowed on {path}."
-            await send_error(send, 405, _invalid_request(message), ((b"allow", b"POST"),))
+            await refuse(send, 405, _invalid_request(message), ((b"allow", b"POST"),))
             return
         unauthorized = api_key_error(scope, api_key)
         if unauthorized is not None:
-            await send_error(send, 401, unauthorized)
+            await refuse(send, 401, unauthorized)
             return
         try:
             body = await _read_body(receive, max_body_bytes)
         except _BodyTooLargeError:
             message = f"The request body exceeds {max_body_bytes} bytes (--max-request-bytes)."
-            await send_error(send, 413, _invalid_request(message))
+            await refuse(send, 413, _invalid_request(message))
             return
         try:
             plan = inference.admit(route, body)
         except RejectedError as rejected:
-            await send_error(send, rejected.status_code, rejected.info, rejected.headers)
+            await refuse(
+                send,
+                rejected.status_code,
+                rejected.info,
+                rejected.headers,
+                stream=rejected.stream,
+                body_bytes=len(body),
+            )
             return
         record = access_record(scope)
+        facts = RequestFacts(route, len(body))
         if isinstance(plan, GenerationPlan) and plan.stream:
             try:
                 await _stream(
-                    send, receive, lambda send_chunk: inference.stream(plan, t0, send_chunk, record)
+                    send, receive, lambda send_chunk: inference.stream(plan, t0, send_chunk, facts, record)
                 )
             finally:
                 inference.release_stream()
             return
-        await send_bytes(send, 200, await inference.complete(plan, t0, record))
+        await send_bytes(send, 200, await inference.complete(plan, t0, facts, record))
 
     endpoint.__name__ = f"{route}_endpoint"
     endpoint.__doc__ = f"POST {path}"

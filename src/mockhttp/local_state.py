@@ -3,6 +3,8 @@
 import itertools
 from collections.abc import Callable
 
+from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
 
 
@@ -53,3 +55,20 @@ class LocalBlobStore:
         blob = change(self._blobs.get(instance, b""))
         self._blobs[instance] = blob
         return blob
+
+
+class LocalMetricsStore:
+    """One block in a bytearray: the whole server is this process."""
+
+    def __init__(self) -> None:
+        self._block = bytearray(LAYOUT.block_bytes)
+        self._recorder = MetricsRecorder(memoryview(self._block))
+
+    @property
+    def recorder(self) -> MetricsRecorder:
+        """Writes the block."""
+        return self._recorder
+
+    def snapshot(self) -> MetricsSnapshot:
+        """The block, summed alone."""
+        return aggregate([(bytes(self._block), True)])

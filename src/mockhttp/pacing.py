@@ -21,12 +21,37 @@ WRITES_PER_YIELD = 32
 
 
 class StreamProgress:
-    """How many events of a stream have been handed to the transport (read after a cancel)."""
+    """What of a stream has been handed to the transport, and when (read after a cancel too).
 
-    __slots__ = ("frames_sent",)
+    The first `token_frames` frames carry tokens (the usage chunk and `[DONE]` follow). Each
+    write of token frames after the first is reported to `on_gap(gap_s, frames)`: its first
+    frame came `gap_s` after the previous write, the others with it; the first write reports
+    only the frames that came with the first token, as gaps of 0.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("bytes_sent", "first_write_at", "frames_sent", "last_write_at", "on_gap", "token_frames")
+
+    def __init__(self, token_frames: int = 0, on_gap: Callable[[float, int], None] | None = None) -> None:
         self.frames_sent = 0
+        self.bytes_sent = 0
+        self.first_write_at: float | None = None
+        self.last_write_at = 0.0
+        self.token_frames = token_frames
+        self.on_gap = on_gap
+
+    def wrote(self, now: float, frames: int, size: int) -> None:
+        """`frames` frames of `size` bytes in total went out in one write at `now`."""
+        tokens = min(frames, self.token_frames - self.frames_sent)
+        on_gap = self.on_gap
+        if self.first_write_at is None:
+            self.first_write_at = now
+            if on_gap is not None and tokens > 1:
+                on_gap(0.0, tokens - 1)
+        elif on_gap is not None and tokens > 0:
+            on_gap(now - self.last_write_at, tokens)
+        self.last_write_at = now
+        self.frames_sent += frames
+        self.bytes_sent += size
 
 
 async def sleep_until(
@@ -52,8 +77,8 @@ async def send_paced(
     """Send each `(offset_s, frame)` no earlier than `t0 + offset_s` on `clock`.
 
     `events` is read one event ahead of the one being sent (to see whether it is due too);
-    `progress` counts the frames handed to `send_chunk`, so a caller can tell after a
-    cancellation how many went out.
+    `progress` counts the frames handed to `send_chunk` and when they went (the time the
+    write was due to start), so a caller can tell after a cancellation how many went out.
     """
     iterator = iter(events)
     pending = next(iterator, None)
@@ -75,11 +100,12 @@ async def send_paced(
         pending = next(iterator, None)
         if pending is None or t0 + pending[0] > now:
             await send_chunk(frame)
-            progress.frames_sent += 1
+            progress.wrote(now, 1, len(frame))
             continue
         frames = [frame]
         while pending is not None and t0 + pending[0] <= now and len(frames) < MAX_FRAMES_PER_WRITE:
             frames.append(pending[1])
             pending = next(iterator, None)
-        await send_chunk(b"".join(frames))
-        progress.frames_sent += len(frames)
+        chunk = b"".join(frames)
+        await send_chunk(chunk)
+        progress.wrote(now, len(frames), len(chunk))

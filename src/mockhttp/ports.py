@@ -6,9 +6,13 @@ user sees one server.
 """
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
+
+if TYPE_CHECKING:
+    from mockcore.metrics import MetricsSnapshot
+    from mockhttp.metrics_recorder import MetricsRecorder
 
 
 class SequenceSource(Protocol):
@@ -48,4 +52,17 @@ class BlobStore(Protocol):
 
     def transact(self, instance: int, change: Callable[[bytes], bytes]) -> bytes:
         """Replace the blob of `instance` by `change(blob)` and return the new blob."""
+        ...
+
+
+class MetricsStore(Protocol):
+    """This worker's metric cells (`recorder`), and the sum over every worker (`snapshot`)."""
+
+    @property
+    def recorder(self) -> "MetricsRecorder":
+        """Writes this worker's block."""
+        ...
+
+    def snapshot(self) -> "MetricsSnapshot":
+        """Counters and histograms of every worker that ever ran; gauges of live ones."""
         ...

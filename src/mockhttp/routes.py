@@ -23,6 +23,7 @@ from mockhttp.inference_endpoints import (
     inference_endpoint,
     litestar_inference_route,
 )
+from mockhttp.metrics_endpoints import build_metrics_handlers
 from mockhttp.openapi import OPENAPI_PATH, openapi_document
 from mockhttp.render_json import encode_json
 from mockhttp.responses import ModelCard, ModelListBody
@@ -46,7 +47,9 @@ def build_inference_endpoints(services: Services) -> dict[str, RawEndpoint]:
     """The raw ASGI endpoint of each inference route, by path, sharing one inference service."""
     inference = InferenceService(services)
     return {
-        path: inference_endpoint(route, inference, services.clock, services.settings)
+        path: inference_endpoint(
+            route, inference, services.clock, services.settings, services.metrics.recorder
+        )
         for route, path in ROUTE_PATHS.items()
     }
 
@@ -110,4 +113,13 @@ def build_route_handlers(
     inference_handlers = [
         litestar_inference_route(path, endpoint) for path, endpoint in inference_endpoints.items()
     ]
-    return [*inference_handlers, models, dcgm1_metrics, dcgm2_metrics, openapi, health, root]
+    return [
+        *inference_handlers,
+        models,
+        dcgm1_metrics,
+        dcgm2_metrics,
+        *build_metrics_handlers(services),
+        openapi,
+        health,
+        root,
+    ]

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockcore import Settings
-from mockhttp.local_state import LocalBlobStore, LocalLoadTracker, LocalSequence
-from mockhttp.ports import BlobStore, LoadTracker, SequenceSource
+from mockhttp.local_state import LocalBlobStore, LocalLoadTracker, LocalMetricsStore, LocalSequence
+from mockhttp.ports import BlobStore, LoadTracker, MetricsStore, SequenceSource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +25,7 @@ class Services:
     sequence: SequenceSource = field(default_factory=LocalSequence)
     load: LoadTracker = field(default_factory=LocalLoadTracker)
     gpu_states: BlobStore = field(default_factory=LocalBlobStore)
+    metrics: MetricsStore = field(default_factory=LocalMetricsStore)
     fault_seed: int = 0
     gpu_seed: int = 0
     clock: Callable[[], float] = time.monotonic

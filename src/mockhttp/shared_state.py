@@ -11,6 +11,8 @@ Layout (little-endian):
     8   request sequence: the last number handed out (u64)
     64  worker slots: MAX_WORKER_SLOTS x (pid, in_flight, tokens, served) as u64
     ... GPU state blobs: GPU_INSTANCES x (length u32 + GPU_BLOB_BYTES)
+    ... metric blocks: MAX_WORKER_SLOTS x the block of `mockcore.metrics.store`, 8-aligned;
+        block i belongs to whichever worker holds slot i (a respawned worker adds to it)
 """
 
 import contextlib
@@ -22,6 +24,8 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
 
 MAGIC = b"MOCKSRV1"
@@ -35,7 +39,8 @@ _SLOT = struct.Struct("<QqQQ")
 _GPU_OFFSET = _SLOTS_OFFSET + MAX_WORKER_SLOTS * _SLOT.size
 _GPU_LENGTH = struct.Struct("<I")
 _GPU_STRIDE = _GPU_LENGTH.size + GPU_BLOB_BYTES
-FILE_BYTES = _GPU_OFFSET + GPU_INSTANCES * _GPU_STRIDE
+_METRICS_OFFSET = -(-(_GPU_OFFSET + GPU_INSTANCES * _GPU_STRIDE) // 8) * 8
+FILE_BYTES = _METRICS_OFFSET + MAX_WORKER_SLOTS * LAYOUT.block_bytes
 _U64 = struct.Struct("<Q")
 
 
@@ -128,6 +133,11 @@ class SharedLoadTracker:
         msg = f"no free worker slot among {MAX_WORKER_SLOTS}"
         raise RuntimeError(msg)
 
+    @property
+    def slot_index(self) -> int:
+        """Which worker slot this tracker holds (its metric block has the same index)."""
+        return (self._offset - _SLOTS_OFFSET) // _SLOT.size
+
     def _publish(self) -> None:
         _SLOT.pack_into(
             self._state.memory, self._offset, self._pid, self._in_flight, self._tokens, self._served
@@ -184,3 +194,41 @@ class SharedBlobStore:
             memory[start : start + len(blob)] = blob
             _GPU_LENGTH.pack_into(memory, offset, len(blob))
         return blob
+
+
+def _metrics_block(memory: mmap.mmap, index: int) -> memoryview:
+    start = _METRICS_OFFSET + index * LAYOUT.block_bytes
+    return memoryview(memory)[start : start + LAYOUT.block_bytes]
+
+
+class SharedMetricsStore:
+    """This worker's metric block in the state file; snapshots sum the blocks of all slots."""
+
+    def __init__(self, state: SharedStateFile, slot_index: int) -> None:
+        self._state = state
+        self._pid = os.getpid()
+        self._view = _metrics_block(state.memory, slot_index)
+        self._recorder = MetricsRecorder(self._view)
+
+    @property
+    def recorder(self) -> MetricsRecorder:
+        """Writes this worker's block."""
+        return self._recorder
+
+    def snapshot(self) -> MetricsSnapshot:
+        """Every slot ever claimed counts; gauges only from slots whose worker is alive."""
+        memory = self._state.memory
+        blocks = []
+        for index in range(MAX_WORKER_SLOTS):
+            pid = _SLOT.unpack_from(memory, _SLOTS_OFFSET + index * _SLOT.size)[0]
+            if pid == 0:
+                continue
+            start = _METRICS_OFFSET + index * LAYOUT.block_bytes
+            live = pid == self._pid or _process_alive(pid)
+            blocks.append((memory[start : start + LAYOUT.block_bytes], live))
+        return aggregate(blocks)
+
+    def close(self) -> None:
+        """Release the views of the map, so that the state file can be closed."""
+        self._recorder.release()
+        self._view.release()

@@ -1,0 +1,69 @@
+"""What one request contributes to the metrics: the rules, kept apart from any format.
+
+The adapter measures where a client would (t0 on arrival, the first token-bearing write,
+the last write) and hands a `RequestOutcome` here; `observations` says which histogram gets
+which value. Until a batching engine exists, a request never waits: queue time is 0,
+prefill is the whole time to first token, and each request is its own engine iteration
+(one prefill step of its prompt, then one decode step per further token).
+"""
+
+from typing import Literal
+
+import msgspec
+
+ObservedFinish = Literal["stop", "length", "abort"]
+
+
+class RequestOutcome(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One finished inference request, as measured (times in seconds from t0).
+
+    `first_token_s` is None when no token went out (a stream aborted before its first token,
+    or an embeddings or ranking request). `uniform_itl_s` is set for a non-streamed
+    generation, whose tokens the client never sees one by one: its inter-token latencies are
+    the schedule's, observed `completion_tokens - 1` times. A streamed one records each gap as
+    it is written instead.
+    """
+
+    prompt_tokens: int
+    completion_tokens: int
+    max_tokens: int | None
+    finish_reason: ObservedFinish
+    first_token_s: float | None
+    end_s: float
+    uniform_itl_s: float | None = None
+    queue_s: float = 0.0
+
+
+# An observation: (quantity, value, how many times it is observed).
+Observation = tuple[str, float, int]
+
+
+def observations(outcome: RequestOutcome) -> list[Observation]:
+    """The histogram observations of a finished request."""
+    end_s = outcome.end_s
+    queue_s = outcome.queue_s
+    observed: list[Observation] = [
+        ("e2e_s", end_s, 1),
+        ("queue_s", queue_s, 1),
+        ("inference_s", end_s - queue_s, 1),
+        ("prompt_tokens", outcome.prompt_tokens, 1),
+    ]
+    if outcome.max_tokens is None:  # embeddings and ranking: no generation at all
+        return observed
+    observed += [
+        ("generation_tokens", outcome.completion_tokens, 1),
+        ("max_tokens", outcome.max_tokens, 1),
+        ("iteration_tokens", outcome.prompt_tokens, 1),
+    ]
+    if outcome.completion_tokens > 1:
+        observed.append(("iteration_tokens", 1, outcome.completion_tokens - 1))
+    first_token_s = outcome.first_token_s
+    if first_token_s is not None:
+        observed += [
+            ("ttft_s", first_token_s, 1),
+            ("prefill_s", first_token_s - queue_s, 1),
+            ("decode_s", end_s - first_token_s, 1),
+        ]
+        if outcome.uniform_itl_s is not None and outcome.completion_tokens > 1:
+            observed.append(("itl_s", outcome.uniform_itl_s, outcome.completion_tokens - 1))
+    return observed

@@ -1,0 +1,158 @@
+"""The one store every metrics format renders from: a fixed block of cells per worker.
+
+Each worker owns one block and is its only writer; a scrape sums the blocks of every worker
+that ever ran (a dead worker's counts stay, and a respawned worker adds to the same block),
+and takes gauges from live workers only. So counters never go backwards, whichever worker
+answers the scrape and however many there are.
+
+A block is three arrays of 8-byte cells, native byte order:
+    counts  (unsigned)  counters, then the buckets of every histogram (not cumulative)
+    sums    (double)    one per histogram
+    gauges  (signed)    one per gauge
+Histograms are kept with the union of every format's bucket bounds for that quantity, so each
+format's own (coarser) buckets are exact sums of ours.
+"""
+
+import bisect
+import struct
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from mockcore.metrics.buckets import QUANTITY_BOUNDS
+from mockcore.metrics.exposition import HistogramValue
+
+ROUTES: tuple[str, ...] = ("chat", "completions", "embeddings", "ranking")
+# Statuses counted by their own cell; any other status counts under 0.
+STATUSES: tuple[int, ...] = (200, 400, 401, 404, 405, 413, 422, 429, 500, 503)
+FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort")
+FAULT_KINDS: tuple[str, ...] = ("server_error",)
+GAUGES: tuple[str, ...] = ("running", "waiting", "kv_tokens", "open_streams")
+COUNTERS: tuple[str, ...] = (
+    "prompt_tokens",
+    "generation_tokens",
+    "client_disconnects",
+    "request_bytes",
+    "response_bytes",
+    "preemptions",
+    "prefix_cache_queries",
+    "prefix_cache_hits",
+)
+CELL_BYTES = 8
+RequestKey = tuple[str, bool, int]
+
+
+class MetricsLayout:
+    """Where each cell of a block lives. One instance, built at import: `LAYOUT`."""
+
+    def __init__(self) -> None:
+        cell = 0
+
+        def take(count: int) -> range:
+            nonlocal cell
+            cells = range(cell, cell + count)
+            cell += count
+            return cells
+
+        self.counter_cell = dict(zip(COUNTERS, take(len(COUNTERS)), strict=True))
+        self.finished_cell = dict(zip(FINISH_REASONS, take(len(FINISH_REASONS)), strict=True))
+        self.fault_cell = dict(zip(FAULT_KINDS, take(len(FAULT_KINDS)), strict=True))
+        request_keys = [
+            (route, stream, status)
+            for route in ROUTES
+            for stream in (False, True)
+            for status in (*STATUSES, 0)
+        ]
+        self.request_cells: dict[RequestKey, int] = dict(
+            zip(request_keys, take(len(request_keys)), strict=True)
+        )
+        self.quantities = tuple(QUANTITY_BOUNDS)
+        self.bounds = dict(QUANTITY_BOUNDS)
+        # Bucket cells of a quantity: one per bound, then one above every bound (+Inf).
+        self.bucket_start = {name: take(len(self.bounds[name]) + 1).start for name in self.quantities}
+        self.count_cells = cell
+        self.sum_index = {name: index for index, name in enumerate(self.quantities)}
+        self.gauge_index = {name: index for index, name in enumerate(GAUGES)}
+        self.counts_end = self.count_cells * CELL_BYTES
+        self.sums_end = self.counts_end + len(self.quantities) * CELL_BYTES
+        self.block_bytes = self.sums_end + len(GAUGES) * CELL_BYTES
+
+    def request_cell(self, route: str, stream: bool, status: int) -> int:
+        """The counter cell of one (route, streamed or not, status) combination."""
+        return self.request_cells[(route, stream, status if status in STATUSES else 0)]
+
+    def bucket_cell(self, quantity: str, value: float) -> int:
+        """The bucket cell an observation of `value` falls in (`le` semantics)."""
+        return self.bucket_start[quantity] + bisect.bisect_left(self.bounds[quantity], value)
+
+
+LAYOUT = MetricsLayout()
+
+
+class RequestCount(msgspec.Struct, frozen=True, gc=False):
+    """How many requests one route answered with one status."""
+
+    route: str
+    stream: bool
+    status: int
+    count: int
+
+
+class MetricsSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """Every worker's block summed: what all formats render from."""
+
+    counters: dict[str, int]
+    finished: dict[str, int]
+    faults: dict[str, int]
+    requests: tuple[RequestCount, ...]
+    histograms: dict[str, HistogramValue]
+    gauges: dict[str, int]
+
+
+def _unpack(block: bytes | memoryview, fmt: str, start: int, end: int) -> tuple[float, ...]:
+    count = (end - start) // CELL_BYTES
+    values: tuple[float, ...] = struct.unpack_from(f"={count}{fmt}", block, start)
+    return values
+
+
+def aggregate(
+    blocks: Iterable[tuple[bytes | memoryview, bool]], layout: MetricsLayout = LAYOUT
+) -> MetricsSnapshot:
+    """Sum `(block, live)` pairs: counters and histograms over all, gauges over live ones."""
+    counts = [0] * layout.count_cells
+    sums = [0.0] * len(layout.quantities)
+    gauges = [0] * len(GAUGES)
+    for block, live in blocks:
+        block_counts = _unpack(block, "Q", 0, layout.counts_end)
+        counts = [total + int(value) for total, value in zip(counts, block_counts, strict=True)]
+        block_sums = _unpack(block, "d", layout.counts_end, layout.sums_end)
+        sums = [total + value for total, value in zip(sums, block_sums, strict=True)]
+        if live:
+            block_gauges = _unpack(block, "q", layout.sums_end, layout.block_bytes)
+            gauges = [total + int(value) for total, value in zip(gauges, block_gauges, strict=True)]
+    return _snapshot(counts, sums, gauges, layout)
+
+
+def _snapshot(
+    counts: Sequence[int], sums: Sequence[float], gauges: Sequence[int], layout: MetricsLayout
+) -> MetricsSnapshot:
+    histograms = {}
+    for name in layout.quantities:
+        start = layout.bucket_start[name]
+        bounds = layout.bounds[name]
+        histograms[name] = HistogramValue(
+            bounds=bounds,
+            bucket_counts=tuple(counts[start : start + len(bounds) + 1]),
+            total=sums[layout.sum_index[name]],
+        )
+    return MetricsSnapshot(
+        counters={name: counts[cell] for name, cell in layout.counter_cell.items()},
+        finished={reason: counts[cell] for reason, cell in layout.finished_cell.items()},
+        faults={kind: counts[cell] for kind, cell in layout.fault_cell.items()},
+        requests=tuple(
+            RequestCount(route, stream, status, counts[cell])
+            for (route, stream, status), cell in layout.request_cells.items()
+        ),
+        histograms=histograms,
+        gauges={name: max(0, gauges[index]) for index, name in enumerate(GAUGES)},
+    )
