@@ -96,9 +96,11 @@ class MetricsRecorder:
         if outcome.finish_reason == "abort":
             counts[counter_cell["client_disconnects"]] += 1
         sums = self._sums
+        cells = layout.histogram_cells
         for quantity, value, times in observations(outcome):
-            counts[layout.bucket_cell(quantity, value)] += times
-            sums[layout.sum_index[quantity]] += value * times
+            start, bounds, sum_cell = cells[quantity]
+            counts[start + bisect_left(bounds, value)] += times
+            sums[sum_cell] += value * times
 
     def observe_gap(self, gap_s: float, frames: int) -> None:
         """A streamed write of `frames` tokens, the first `gap_s` after the previous write."""
