@@ -75,7 +75,8 @@ class MetricsLayout:
         self.gauge_index = {name: index for index, name in enumerate(GAUGES)}
         # Per quantity: (first bucket cell, bounds, sum cell), for the hot path in one lookup.
         self.histogram_cells = {
-            name: (self.bucket_start[name], self.bounds[name], self.sum_index[name]) for name in self.quantities
+            name: (self.bucket_start[name], self.bounds[name], self.sum_index[name])
+            for name in self.quantities
         }
         self.counts_end = self.count_cells * CELL_BYTES
         self.sums_end = self.counts_end + len(self.quantities) * CELL_BYTES
