@@ -14,8 +14,7 @@ import msgspec
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
-from mockcore.metrics import RequestOutcome
-from mockcore.metrics.outcome import ObservedFinish
+from mockcore.metrics.outcome import answer_outcome, stream_outcome
 from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
 from mockcore.service import faults_enabled
@@ -154,7 +153,7 @@ class InferenceService:
         finally:
             load.request_finished(tokens)
             metrics.request_finished(
-                _json_outcome(plan, now - t0, answered=bool(body)), kv_tokens, stream=False
+                answer_outcome(plan, now - t0, answered=bool(body)), kv_tokens, stream=False
             )
             metrics.answered(request.route, False, 200, request.body_bytes, len(body))
             if record is not None:
@@ -195,43 +194,14 @@ class InferenceService:
             tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
             first = progress.first_write_at
-            outcome = RequestOutcome(
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=tokens,
-                max_tokens=plan.max_tokens,
-                finish_reason=_finish_reason(plan) if finished else "abort",
-                first_token_s=None if first is None or not tokens else first - t0,
+            outcome = stream_outcome(
+                plan,
+                tokens_sent=tokens,
+                first_write_s=None if first is None else first - t0,
                 end_s=(progress.last_write_at if finished else self._clock()) - t0,
+                finished=finished,
             )
             metrics.request_finished(outcome, kv_tokens, stream=True)
             metrics.answered(request.route, True, 200, request.body_bytes, progress.bytes_sent)
             if record is not None:
                 record.tokens = tokens
-
-
-def _finish_reason(plan: GenerationPlan) -> ObservedFinish:
-    """One reason per request: `length` if any choice ran into its limit."""
-    return "length" if any(choice.finish_reason == "length" for choice in plan.choices) else "stop"
-
-
-def _json_outcome(plan: ResponsePlan, end_s: float, *, answered: bool) -> RequestOutcome:
-    """A non-streamed answer: its tokens arrive at once, at the schedule's pace inside."""
-    if not isinstance(plan, GenerationPlan):
-        return RequestOutcome(
-            prompt_tokens=plan.usage.prompt_tokens,
-            completion_tokens=0,
-            max_tokens=None,
-            finish_reason="stop" if answered else "abort",
-            first_token_s=None,
-            end_s=end_s,
-        )
-    tokens = plan.usage.completion_tokens if answered else 0
-    return RequestOutcome(
-        prompt_tokens=plan.usage.prompt_tokens,
-        completion_tokens=tokens,
-        max_tokens=plan.max_tokens,
-        finish_reason=_finish_reason(plan) if answered else "abort",
-        first_token_s=min(plan.schedule.event_offset_s(0), end_s) if tokens else None,
-        end_s=end_s,
-        uniform_itl_s=plan.schedule.itl_ms / 1000.0,
-    )

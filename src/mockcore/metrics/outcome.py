@@ -11,6 +11,8 @@ from typing import Literal
 
 import msgspec
 
+from mockcore.plan import GenerationPlan, ResponsePlan
+
 ObservedFinish = Literal["stop", "length", "abort"]
 
 
@@ -67,3 +69,52 @@ def observations(outcome: RequestOutcome) -> list[Observation]:
         if outcome.uniform_itl_s is not None and outcome.completion_tokens > 1:
             observed.append(("itl_s", outcome.uniform_itl_s, outcome.completion_tokens - 1))
     return observed
+
+
+def finish_of(plan: GenerationPlan) -> ObservedFinish:
+    """One reason per request: `length` if any of its choices ran into its limit."""
+    return "length" if any(choice.finish_reason == "length" for choice in plan.choices) else "stop"
+
+
+def answer_outcome(plan: ResponsePlan, end_s: float, *, answered: bool) -> RequestOutcome:
+    """A non-streamed answer sent at `end_s` (or not at all): its tokens arrive at once.
+
+    Its TTFT is the schedule's first token (or the whole answer time, if that came sooner)
+    and its inter-token latencies the schedule's ITL.
+    """
+    if not isinstance(plan, GenerationPlan):
+        return RequestOutcome(
+            prompt_tokens=plan.usage.prompt_tokens,
+            completion_tokens=0,
+            max_tokens=None,
+            finish_reason="stop" if answered else "abort",
+            first_token_s=None,
+            end_s=end_s,
+        )
+    tokens = plan.usage.completion_tokens if answered else 0
+    return RequestOutcome(
+        prompt_tokens=plan.usage.prompt_tokens,
+        completion_tokens=tokens,
+        max_tokens=plan.max_tokens,
+        finish_reason=finish_of(plan) if answered else "abort",
+        first_token_s=min(plan.schedule.event_offset_s(0), end_s) if tokens else None,
+        end_s=end_s,
+        uniform_itl_s=plan.schedule.itl_ms / 1000.0,
+    )
+
+
+def stream_outcome(
+    plan: GenerationPlan, *, tokens_sent: int, first_write_s: float | None, end_s: float, finished: bool
+) -> RequestOutcome:
+    """A stream that wrote `tokens_sent` tokens, its first at `first_write_s`, its last at `end_s`.
+
+    A stream that did not finish (its client left) is an `abort`, with the tokens it sent.
+    """
+    return RequestOutcome(
+        prompt_tokens=plan.usage.prompt_tokens,
+        completion_tokens=tokens_sent,
+        max_tokens=plan.max_tokens,
+        finish_reason=finish_of(plan) if finished else "abort",
+        first_token_s=first_write_s if tokens_sent else None,
+        end_s=end_s,
+    )
