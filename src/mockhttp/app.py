@@ -21,6 +21,7 @@ from mockhttp.routes import build_inference_endpoints, build_route_handlers
 from mockhttp.services import Services, local_services
 from mockhttp.shared_state import (
     SharedBlobStore,
+    SharedControlLog,
     SharedLoadTracker,
     SharedMetricsStore,
     SharedSequence,
@@ -79,6 +80,7 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
         load=load,
         gpu_states=SharedBlobStore(state),
         metrics=SharedMetricsStore(state, load.slot_index),
+        control=SharedControlLog(state),
         fault_seed=int(environ.get(FAULT_SEED_ENV, local.fault_seed)),
         gpu_seed=int(environ.get(GPU_SEED_ENV, local.gpu_seed)),
     )

@@ -1,8 +1,10 @@
 """Process-local implementations of the ports: one worker, or an app mounted elsewhere."""
 
 import itertools
+from collections import Counter, deque
 from collections.abc import Callable
 
+from mockcore.control import CONTROL_EVENTS_KEPT, ControlEvent, ControlKind, ControlReport, control_report
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
 from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
@@ -72,3 +74,22 @@ class LocalMetricsStore:
     def snapshot(self) -> MetricsSnapshot:
         """The block, summed alone."""
         return aggregate([(bytes(self._block), True)])
+
+
+class LocalControlLog:
+    """A counter and the newest events of this process."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._events: deque[ControlEvent] = deque(maxlen=CONTROL_EVENTS_KEPT)
+
+    def record(self, kind: ControlKind, at_unix_s: float) -> ControlEvent:
+        """Count and keep one call."""
+        self._counts[kind] += 1
+        event = ControlEvent(sum(self._counts.values()), kind, at_unix_s)
+        self._events.append(event)
+        return event
+
+    def report(self) -> ControlReport:
+        """Counts and the newest calls."""
+        return control_report(sum(self._counts.values()), dict(self._counts), self._events)

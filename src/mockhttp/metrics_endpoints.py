@@ -70,7 +70,8 @@ def build_metrics_handlers(services: Services) -> list[HTTPRouteHandler]:
         """The vLLM engine metrics, then the server's own (`aiperf_mock_*`)."""
         current = snapshot()
         view = view_from_traffic(current, settings.dcgm_gpu_name)
-        return prometheus([*vllm_families(current, view, model), *server_families(current)])
+        control_calls = services.control.report().counts
+        return prometheus([*vllm_families(current, view, model), *server_families(current, control_calls)])
 
     @get("/sglang/metrics", sync_to_thread=False)
     def sglang_metrics() -> Response[bytes]:

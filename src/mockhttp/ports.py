@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 import msgspec
 
 if TYPE_CHECKING:
+    from mockcore.control import ControlEvent, ControlKind, ControlReport
     from mockcore.metrics import MetricsSnapshot
     from mockhttp.metrics_recorder import MetricsRecorder
 
@@ -65,4 +66,16 @@ class MetricsStore(Protocol):
 
     def snapshot(self) -> "MetricsSnapshot":
         """Counters and histograms of every worker that ever ran; gauges of live ones."""
+        ...
+
+
+class ControlLog(Protocol):
+    """Control-plane calls, numbered across every worker."""
+
+    def record(self, kind: "ControlKind", at_unix_s: float) -> "ControlEvent":
+        """Count and keep one call; return it with its number."""
+        ...
+
+    def report(self) -> "ControlReport":
+        """Counts by kind and the newest calls, in order."""
         ...

@@ -14,6 +14,7 @@ from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
 from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.settings import settings_as_config
+from mockhttp.control_endpoints import build_control_handlers
 from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService
 from mockhttp.inference_endpoints import (
@@ -119,6 +120,7 @@ def build_route_handlers(
         dcgm1_metrics,
         dcgm2_metrics,
         *build_metrics_handlers(services),
+        *build_control_handlers(services),
         openapi,
         health,
         root,

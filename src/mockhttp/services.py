@@ -9,8 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockcore import Settings
-from mockhttp.local_state import LocalBlobStore, LocalLoadTracker, LocalMetricsStore, LocalSequence
-from mockhttp.ports import BlobStore, LoadTracker, MetricsStore, SequenceSource
+from mockhttp.local_state import (
+    LocalBlobStore,
+    LocalControlLog,
+    LocalLoadTracker,
+    LocalMetricsStore,
+    LocalSequence,
+)
+from mockhttp.ports import BlobStore, ControlLog, LoadTracker, MetricsStore, SequenceSource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +32,7 @@ class Services:
     load: LoadTracker = field(default_factory=LocalLoadTracker)
     gpu_states: BlobStore = field(default_factory=LocalBlobStore)
     metrics: MetricsStore = field(default_factory=LocalMetricsStore)
+    control: ControlLog = field(default_factory=LocalControlLog)
     fault_seed: int = 0
     gpu_seed: int = 0
     clock: Callable[[], float] = time.monotonic

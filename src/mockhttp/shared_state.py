@@ -13,6 +13,8 @@ Layout (little-endian):
     ... GPU state blobs: GPU_INSTANCES x (length u32 + GPU_BLOB_BYTES)
     ... metric blocks: MAX_WORKER_SLOTS x the block of `mockcore.metrics.store`, 8-aligned;
         block i belongs to whichever worker holds slot i (a respawned worker adds to it)
+    ... control calls: total (u64), a count per kind (u64 each), then a ring of the newest
+        CONTROL_EVENTS_KEPT events (sequence u64, kind index u64, unix time f64)
 """
 
 import contextlib
@@ -24,6 +26,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from mockcore.control import (
+    CONTROL_EVENTS_KEPT,
+    CONTROL_KINDS,
+    ControlEvent,
+    ControlKind,
+    ControlReport,
+    control_report,
+)
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
 from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
@@ -40,7 +50,11 @@ _GPU_OFFSET = _SLOTS_OFFSET + MAX_WORKER_SLOTS * _SLOT.size
 _GPU_LENGTH = struct.Struct("<I")
 _GPU_STRIDE = _GPU_LENGTH.size + GPU_BLOB_BYTES
 _METRICS_OFFSET = -(-(_GPU_OFFSET + GPU_INSTANCES * _GPU_STRIDE) // 8) * 8
-FILE_BYTES = _METRICS_OFFSET + MAX_WORKER_SLOTS * LAYOUT.block_bytes
+_CONTROL_OFFSET = _METRICS_OFFSET + MAX_WORKER_SLOTS * LAYOUT.block_bytes
+_CONTROL_COUNTS = struct.Struct(f"<{1 + len(CONTROL_KINDS)}Q")
+_CONTROL_EVENT = struct.Struct("<QQd")
+_CONTROL_RING_OFFSET = _CONTROL_OFFSET + _CONTROL_COUNTS.size
+FILE_BYTES = _CONTROL_RING_OFFSET + CONTROL_EVENTS_KEPT * _CONTROL_EVENT.size
 _U64 = struct.Struct("<Q")
 
 
@@ -232,3 +246,37 @@ class SharedMetricsStore:
         """Release the views of the map, so that the state file can be closed."""
         self._recorder.release()
         self._view.release()
+
+
+class SharedControlLog:
+    """Control calls counted and kept in the state file, numbered across workers (under the lock)."""
+
+    def __init__(self, state: SharedStateFile) -> None:
+        self._state = state
+
+    def record(self, kind: ControlKind, at_unix_s: float) -> ControlEvent:
+        """Count and keep one call."""
+        with self._state.locked() as memory:
+            total, *counts = _CONTROL_COUNTS.unpack_from(memory, _CONTROL_OFFSET)
+            total += 1
+            counts[CONTROL_KINDS.index(kind)] += 1
+            _CONTROL_COUNTS.pack_into(memory, _CONTROL_OFFSET, total, *counts)
+            slot = (total - 1) % CONTROL_EVENTS_KEPT
+            offset = _CONTROL_RING_OFFSET + slot * _CONTROL_EVENT.size
+            _CONTROL_EVENT.pack_into(memory, offset, total, CONTROL_KINDS.index(kind), at_unix_s)
+        return ControlEvent(total, kind, at_unix_s)
+
+    def report(self) -> ControlReport:
+        """Counts and the newest calls."""
+        with self._state.locked() as memory:
+            total, *counts = _CONTROL_COUNTS.unpack_from(memory, _CONTROL_OFFSET)
+            kept = min(total, CONTROL_EVENTS_KEPT)
+            events = [
+                _CONTROL_EVENT.unpack_from(memory, _CONTROL_RING_OFFSET + slot * _CONTROL_EVENT.size)
+                for slot in range(kept)
+            ]
+        return control_report(
+            total,
+            dict(zip(CONTROL_KINDS, counts, strict=True)),
+            (ControlEvent(sequence, CONTROL_KINDS[kind], at) for sequence, kind, at in events),
+        )

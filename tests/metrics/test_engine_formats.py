@@ -91,6 +91,7 @@ GOLDEN: dict[str, dict[str, tuple[str, tuple[str, ...], tuple[float, ...] | None
         "aiperf_mock_requests_total": ("counter", ("route", "status", "stream"), None),
         "aiperf_mock_faults_injected_total": ("counter", ("kind",), None),
         "aiperf_mock_client_disconnects_total": ("counter", (), None),
+        "aiperf_mock_control_calls_total": ("counter", ("kind",), None),
         "aiperf_mock_requests_in_flight": ("gauge", (), None),
         "aiperf_mock_open_streams": ("gauge", (), None),
     },

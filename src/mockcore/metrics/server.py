@@ -2,7 +2,7 @@
 
 What the mock itself did, in its own words: requests by route and status (every status a
 route answered, errors included), injected faults by kind, clients that left mid-response,
-and what is open right now.
+control-plane calls, and what is open right now.
 """
 
 from mockcore.metrics.exposition import Family
@@ -10,8 +10,8 @@ from mockcore.metrics.families import counter, gauge
 from mockcore.metrics.store import MetricsSnapshot
 
 
-def server_families(snapshot: MetricsSnapshot) -> list[Family]:
-    """Every `aiperf_mock_*` family."""
+def server_families(snapshot: MetricsSnapshot, control_calls: dict[str, int]) -> list[Family]:
+    """Every `aiperf_mock_*` family; `control_calls` counts the control-plane calls by kind."""
     requests = [
         (
             (
@@ -39,6 +39,11 @@ def server_families(snapshot: MetricsSnapshot) -> list[Family]:
             "aiperf_mock_client_disconnects_total",
             "Responses cut short because the client went away.",
             [((), snapshot.counters["client_disconnects"])],
+        ),
+        counter(
+            "aiperf_mock_control_calls_total",
+            "Control-plane calls (prefix-cache resets, profiler start and stop), by kind.",
+            [((("kind", kind),), count) for kind, count in control_calls.items()],
         ),
         gauge(
             "aiperf_mock_requests_in_flight",
