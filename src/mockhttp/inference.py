@@ -10,8 +10,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 
-import msgspec
-
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
 from mockcore.metrics.outcome import answer_outcome, stream_outcome
@@ -19,6 +17,7 @@ from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
 from mockcore.service import faults_enabled
 from mockhttp.access_log import AccessRecord
+from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.pacing import StreamProgress, send_paced, sleep_until
 from mockhttp.render_json import embedding_body, generation_body, ranking_body
 from mockhttp.render_sse import stream_events
@@ -47,13 +46,6 @@ class RejectedError(Exception):
         self.info = info
         self.headers = headers
         self.stream = stream
-
-
-class RequestFacts(msgspec.Struct, frozen=True, gc=False):
-    """What the endpoint knows of a request that the metrics need: its route and body size."""
-
-    route: Route
-    body_bytes: int
 
 
 class InferenceService:
@@ -152,10 +144,8 @@ class InferenceService:
             return body
         finally:
             load.request_finished(tokens)
-            metrics.request_finished(
-                answer_outcome(plan, now - t0, answered=bool(body)), kv_tokens, stream=False
-            )
-            metrics.answered(request.route, False, 200, request.body_bytes, len(body))
+            outcome = answer_outcome(plan, now - t0, answered=bool(body))
+            metrics.request_finished(outcome, kv_tokens, request, len(body))
             if record is not None:
                 record.tokens = tokens
 
@@ -201,7 +191,6 @@ class InferenceService:
                 end_s=(progress.last_write_at if finished else self._clock()) - t0,
                 finished=finished,
             )
-            metrics.request_finished(outcome, kv_tokens, stream=True)
-            metrics.answered(request.route, True, 200, request.body_bytes, progress.bytes_sent)
+            metrics.request_finished(outcome, kv_tokens, request, progress.bytes_sent)
             if record is not None:
                 record.tokens = tokens

@@ -20,8 +20,8 @@ from mockcore import ErrorInfo, GenerationPlan
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import access_record
-from mockhttp.inference import InferenceService, RejectedError, RequestFacts
-from mockhttp.metrics_recorder import MetricsRecorder
+from mockhttp.inference import InferenceService, RejectedError
+from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
 from mockhttp.render_json import error_body
 
 Scope = MutableMapping[str, Any]
@@ -204,7 +204,8 @@ def inference_endpoint(
             )
             return
         record = access_record(scope)
-        facts = RequestFacts(route, len(body))
+        streaming = isinstance(plan, GenerationPlan) and plan.stream
+        facts = RequestFacts(route, streaming, len(body))
         if isinstance(plan, GenerationPlan) and plan.stream:
             try:
                 await _stream(

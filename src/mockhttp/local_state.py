@@ -72,7 +72,8 @@ class LocalMetricsStore:
         return self._recorder
 
     def snapshot(self) -> MetricsSnapshot:
-        """The block, summed alone."""
+        """The block, summed alone (published first, so it is current)."""
+        self._recorder.publish()
         return aggregate([(bytes(self._block), True)])
 
 

@@ -1,25 +1,54 @@
-"""This worker's metric cells: written on the request path, summed by a scrape.
+"""This worker's metric cells: written on the request path, published for the scrapes.
 
-The cells are a memoryview over this worker's block (`mockcore.metrics.store`): a bytearray
-when the server is one process, this worker's part of the shared state file when there are
-several. Each worker writes only its own block, so nothing here takes a lock, and an update
-is an index and an add: this runs for every request and every streamed write.
+Updates go to plain Python lists (an add to a list item costs a third of one through a
+memoryview), and `publish` copies them into this worker's block (`mockcore.metrics.store`):
+a bytearray when the server is one process, this worker's part of the shared state file when
+there are several. A worker publishes at most `PUBLISH_INTERVAL_S` after an update (a timer
+on its event loop), and before it answers a scrape itself, so another worker's scrape sees
+this worker's counts at most that late. The block only ever grows between publications, so
+counters never go backwards. Each worker writes only its own block: nothing takes a lock.
 """
 
+import asyncio
+from array import array
 from bisect import bisect_left
 
 from mockcore.metrics import LAYOUT, MetricsLayout, RequestOutcome, observations
 
-# Stand-ins for the fault kinds until there are several.
+
+class RequestFacts:
+    """What the metrics need of an answered request beyond its outcome: route, streaming, size.
+
+    Built once per request; `ok_cell` is the counter of its 200 answer, looked up once.
+    """
+
+    __slots__ = ("body_bytes", "ok_cell", "route", "stream")
+
+    def __init__(self, route: str, stream: bool, body_bytes: int, layout: MetricsLayout = LAYOUT) -> None:
+        self.route = route
+        self.stream = stream
+        self.body_bytes = body_bytes
+        self.ok_cell = layout.request_cell(route, stream, 200)
+
+
 INJECTED_FAULT_KIND = "server_error"
+PUBLISH_INTERVAL_S = 0.05
+_KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo stays small
 
 
 class MetricsRecorder:
-    """Adds what one request did to this worker's block."""
+    """Adds what one request did to this worker's cells, and publishes them to its block."""
 
     __slots__ = (
+        "_block_counts",
+        "_block_gauges",
+        "_block_sums",
         "_counts",
+        "_disconnects_cell",
+        "_finished_cells",
         "_gauges",
+        "_generation_tokens_cell",
+        "_histogram_cells",
         "_itl_bounds",
         "_itl_start",
         "_itl_sum",
@@ -27,6 +56,11 @@ class MetricsRecorder:
         "_kv_gauge",
         "_layout",
         "_open_streams_gauge",
+        "_prefix_queries_cell",
+        "_prompt_tokens_cell",
+        "_publish_pending",
+        "_request_bytes_cell",
+        "_response_bytes_cell",
         "_running_gauge",
         "_sums",
     )
@@ -36,22 +70,63 @@ class MetricsRecorder:
             msg = f"a metrics block is {layout.block_bytes} bytes, not {len(block)}"
             raise ValueError(msg)
         self._layout = layout
-        self._counts = block[: layout.counts_end].cast("Q")
-        self._sums = block[layout.counts_end : layout.sums_end].cast("d")
-        self._gauges = block[layout.sums_end :].cast("q")
+        self._block_counts = block[: layout.counts_end].cast("Q")
+        self._block_sums = block[layout.counts_end : layout.sums_end].cast("d")
+        self._block_gauges = block[layout.sums_end :].cast("q")
+        # A worker respawned into a dead worker's slot carries on from its counts; the dead
+        # worker's requests in flight died with it, so the gauges start at 0.
+        self._counts = self._block_counts.tolist()
+        self._sums = [float(value) for value in self._block_sums.tolist()]
+        self._gauges = [0] * len(self._block_gauges)
+        self._publish_pending = False
+        # Per quantity: first bucket cell, bounds, sum cell, and the cells of values seen before
+        # (token counts, the schedule's TTFT and ITL repeat from request to request).
+        self._histogram_cells: dict[str, tuple[int, tuple[float, ...], int, dict[float, int]]] = {
+            name: (start, bounds, sum_cell, {})
+            for name, (start, bounds, sum_cell) in layout.histogram_cells.items()
+        }
         self._itl_start = layout.bucket_start["itl_s"]
         self._itl_bounds = layout.bounds["itl_s"]
         self._itl_zero_cell = layout.bucket_cell("itl_s", 0.0)
         self._itl_sum = layout.sum_index["itl_s"]
+        counter_cell = layout.counter_cell
+        self._prompt_tokens_cell = counter_cell["prompt_tokens"]
+        self._prefix_queries_cell = counter_cell["prefix_cache_queries"]
+        self._generation_tokens_cell = counter_cell["generation_tokens"]
+        self._disconnects_cell = counter_cell["client_disconnects"]
+        self._request_bytes_cell = counter_cell["request_bytes"]
+        self._response_bytes_cell = counter_cell["response_bytes"]
+        self._finished_cells = layout.finished_cell
         self._running_gauge = layout.gauge_index["running"]
         self._kv_gauge = layout.gauge_index["kv_tokens"]
         self._open_streams_gauge = layout.gauge_index["open_streams"]
+        self.publish()
+
+    def publish(self) -> None:
+        """Copy the cells into the block, where scrapes read them."""
+        self._publish_pending = False
+        self._block_counts[:] = array("Q", self._counts)
+        self._block_sums[:] = array("d", self._sums)
+        self._block_gauges[:] = array("q", self._gauges)
+
+    def _changed(self) -> None:
+        """Publish soon: on a timer of the running loop, or at once outside one."""
+        if self._publish_pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.publish()
+            return
+        self._publish_pending = True
+        loop.call_later(PUBLISH_INTERVAL_S, self.publish)
 
     def release(self) -> None:
-        """Let go of the block (a memory map cannot be closed while views of it exist)."""
-        self._counts.release()
-        self._sums.release()
-        self._gauges.release()
+        """Publish, then let go of the block (a memory map cannot close while views of it exist)."""
+        self.publish()
+        self._block_counts.release()
+        self._block_sums.release()
+        self._block_gauges.release()
 
     # -- what every response adds ------------------------------------------------------------
 
@@ -60,14 +135,15 @@ class MetricsRecorder:
     ) -> None:
         """Count one answer of `route` with `status`, and the bytes it took and gave."""
         counts = self._counts
-        layout = self._layout
-        counts[layout.request_cell(route, stream, status)] += 1
-        counts[layout.counter_cell["request_bytes"]] += request_bytes
-        counts[layout.counter_cell["response_bytes"]] += response_bytes
+        counts[self._layout.request_cell(route, stream, status)] += 1
+        counts[self._request_bytes_cell] += request_bytes
+        counts[self._response_bytes_cell] += response_bytes
+        self._changed()
 
     def fault_injected(self, kind: str = INJECTED_FAULT_KIND) -> None:
         """Count one injected fault."""
         self._counts[self._layout.fault_cell[kind]] += 1
+        self._changed()
 
     # -- a request's life --------------------------------------------------------------------
 
@@ -78,29 +154,45 @@ class MetricsRecorder:
         gauges[self._kv_gauge] += kv_tokens
         if stream:
             gauges[self._open_streams_gauge] += 1
+        self._changed()
 
-    def request_finished(self, outcome: RequestOutcome, kv_tokens: int, stream: bool) -> None:
-        """A request ended: its gauges go down, its counters and observations go in."""
+    def request_finished(
+        self,
+        outcome: RequestOutcome,
+        kv_tokens: int,
+        answer: RequestFacts,
+        response_bytes: int,
+    ) -> None:
+        """A request ended (answered 200): gauges down, counters and observations in."""
+        stream = answer.stream
         gauges = self._gauges
         gauges[self._running_gauge] -= 1
         gauges[self._kv_gauge] -= kv_tokens
         if stream:
             gauges[self._open_streams_gauge] -= 1
         counts = self._counts
-        layout = self._layout
-        counter_cell = layout.counter_cell
-        counts[counter_cell["prompt_tokens"]] += outcome.prompt_tokens
-        counts[counter_cell["prefix_cache_queries"]] += outcome.prompt_tokens
-        counts[counter_cell["generation_tokens"]] += outcome.completion_tokens
-        counts[layout.finished_cell[outcome.finish_reason]] += 1
+        prompt_tokens = outcome.prompt_tokens
+        counts[self._prompt_tokens_cell] += prompt_tokens
+        counts[self._prefix_queries_cell] += prompt_tokens
+        counts[self._generation_tokens_cell] += outcome.completion_tokens
+        counts[self._finished_cells[outcome.finish_reason]] += 1
         if outcome.finish_reason == "abort":
-            counts[counter_cell["client_disconnects"]] += 1
+            counts[self._disconnects_cell] += 1
+        counts[answer.ok_cell] += 1
+        counts[self._request_bytes_cell] += answer.body_bytes
+        counts[self._response_bytes_cell] += response_bytes
         sums = self._sums
-        cells = layout.histogram_cells
+        cells = self._histogram_cells
         for quantity, value, times in observations(outcome):
-            start, bounds, sum_cell = cells[quantity]
-            counts[start + bisect_left(bounds, value)] += times
+            start, bounds, sum_cell, known = cells[quantity]
+            cell = known.get(value)
+            if cell is None:
+                cell = start + bisect_left(bounds, value)
+                if len(known) < _KNOWN_VALUES:
+                    known[value] = cell
+            counts[cell] += times
             sums[sum_cell] += value * times
+        self._changed()
 
     def observe_gap(self, gap_s: float, frames: int) -> None:
         """A streamed write of `frames` tokens, the first `gap_s` after the previous write."""
@@ -109,3 +201,4 @@ class MetricsRecorder:
         if frames > 1:
             counts[self._itl_zero_cell] += frames - 1
         self._sums[self._itl_sum] += gap_s
+        self._changed()

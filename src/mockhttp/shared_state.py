@@ -230,7 +230,12 @@ class SharedMetricsStore:
         return self._recorder
 
     def snapshot(self) -> MetricsSnapshot:
-        """Every slot ever claimed counts; gauges only from slots whose worker is alive."""
+        """Every slot ever claimed counts; gauges only from slots whose worker is alive.
+
+        This worker's cells are published first; the others' are at most
+        `PUBLISH_INTERVAL_S` old.
+        """
+        self._recorder.publish()
         memory = self._state.memory
         blocks = []
         for index in range(MAX_WORKER_SLOTS):

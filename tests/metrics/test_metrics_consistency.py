@@ -24,6 +24,7 @@ from tests.server_process import ServerProcess, free_port
 
 from mockcore import Settings
 from mockhttp import create_app
+from mockhttp.metrics_recorder import PUBLISH_INTERVAL_S
 
 CHAT = "/v1/chat/completions"
 PROMPT = [{"role": "user", "content": "Explain continuous batching in a few words, please. " * 3}]
@@ -166,7 +167,18 @@ def test_a_real_server_counts_equal_the_usage_sent(cli_server: StartServer, work
         if workers > 1:
             busy = [slot for slot in server.worker_slots().values() if slot.served]
             assert len(busy) >= 2, "one worker served everything: the test would prove nothing"
-        for _ in range(8):  # any worker may answer: each must give the server-wide view
+        # Workers publish their counts within PUBLISH_INTERVAL_S; then any worker that answers
+        # a scrape must give the whole server's view.
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                assert_metrics_match(client.get("/metrics").text, sent)
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(PUBLISH_INTERVAL_S)
+        for _ in range(8):
             assert_metrics_match(client.get("/metrics").text, sent)
 
 

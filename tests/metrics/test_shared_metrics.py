@@ -9,6 +9,7 @@ import pytest
 
 from mockcore.metrics import RequestOutcome
 from mockhttp import shared_state
+from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.shared_state import (
     SharedLoadTracker,
     SharedMetricsStore,
@@ -16,6 +17,7 @@ from mockhttp.shared_state import (
     create_shared_state_file,
 )
 
+ANSWER = RequestFacts("chat", stream=False, body_bytes=50)
 OUTCOME = RequestOutcome(
     prompt_tokens=30,
     completion_tokens=7,
@@ -50,7 +52,7 @@ def test_two_workers_blocks_are_summed_and_a_dead_ones_counts_stay(
         theirs = store_as(state, child.pid, monkeypatch)
         for store in (mine, theirs):
             store.recorder.request_started(37, stream=False)
-            store.recorder.request_finished(OUTCOME, 37, stream=False)
+            store.recorder.request_finished(OUTCOME, 37, ANSWER, 100)
             store.recorder.request_started(37, stream=False)  # still running
         snapshot = mine.snapshot()
         assert snapshot.counters["generation_tokens"] == 14
@@ -68,7 +70,7 @@ def test_two_workers_blocks_are_summed_and_a_dead_ones_counts_stay(
     try:
         respawned = store_as(state, successor.pid, monkeypatch)
         respawned.recorder.request_started(37, stream=False)
-        respawned.recorder.request_finished(OUTCOME, 37, stream=False)
+        respawned.recorder.request_finished(OUTCOME, 37, ANSWER, 100)
         snapshot = mine.snapshot()
         assert snapshot.counters["generation_tokens"] == 21
         assert snapshot.histograms["e2e_s"].count == 3

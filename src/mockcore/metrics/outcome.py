@@ -36,7 +36,8 @@ class RequestOutcome(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     queue_s: float = 0.0
 
 
-# An observation: (quantity, value, how many times it is observed).
+# An observation: (quantity, value, how many times it is observed). Values are floats, as the
+# bucket bounds are: comparing an int with a float costs more.
 Observation = tuple[str, float, int]
 
 
@@ -48,17 +49,17 @@ def observations(outcome: RequestOutcome) -> list[Observation]:
         ("e2e_s", end_s, 1),
         ("queue_s", queue_s, 1),
         ("inference_s", end_s - queue_s, 1),
-        ("prompt_tokens", outcome.prompt_tokens, 1),
+        ("prompt_tokens", float(outcome.prompt_tokens), 1),
     ]
     if outcome.max_tokens is None:  # embeddings and ranking: no generation at all
         return observed
     observed += [
-        ("generation_tokens", outcome.completion_tokens, 1),
-        ("max_tokens", outcome.max_tokens, 1),
-        ("iteration_tokens", outcome.prompt_tokens, 1),
+        ("generation_tokens", float(outcome.completion_tokens), 1),
+        ("max_tokens", float(outcome.max_tokens), 1),
+        ("iteration_tokens", float(outcome.prompt_tokens), 1),
     ]
     if outcome.completion_tokens > 1:
-        observed.append(("iteration_tokens", 1, outcome.completion_tokens - 1))
+        observed.append(("iteration_tokens", 1.0, outcome.completion_tokens - 1))
     first_token_s = outcome.first_token_s
     if first_token_s is not None:
         observed += [
