@@ -56,7 +56,6 @@ class MetricsRecorder:
         "_kv_gauge",
         "_layout",
         "_open_streams_gauge",
-        "_prefix_queries_cell",
         "_prompt_tokens_cell",
         "_publish_pending",
         "_request_bytes_cell",
@@ -91,7 +90,6 @@ class MetricsRecorder:
         self._itl_sum = layout.sum_index["itl_s"]
         counter_cell = layout.counter_cell
         self._prompt_tokens_cell = counter_cell["prompt_tokens"]
-        self._prefix_queries_cell = counter_cell["prefix_cache_queries"]
         self._generation_tokens_cell = counter_cell["generation_tokens"]
         self._disconnects_cell = counter_cell["client_disconnects"]
         self._request_bytes_cell = counter_cell["request_bytes"]
@@ -173,7 +171,6 @@ class MetricsRecorder:
         counts = self._counts
         prompt_tokens = outcome.prompt_tokens
         counts[self._prompt_tokens_cell] += prompt_tokens
-        counts[self._prefix_queries_cell] += prompt_tokens
         counts[self._generation_tokens_cell] += outcome.completion_tokens
         counts[self._finished_cells[outcome.finish_reason]] += 1
         if outcome.finish_reason == "abort":

@@ -16,17 +16,27 @@ from mockcore.metrics.families import rebucket
 from mockcore.metrics.store import GAUGES
 
 FORMAT_BOUNDS = {
-    "ttft_s": [bucket_lists.VLLM_TTFT_S, bucket_lists.SGLANG_TTFT_S, bucket_lists.DYNAMO_TTFT_S],
     "itl_s": [bucket_lists.VLLM_ITL_S, bucket_lists.SGLANG_ITL_S, bucket_lists.DYNAMO_ITL_S],
     "e2e_s": [
         bucket_lists.VLLM_REQUEST_LATENCY_S,
         bucket_lists.SGLANG_E2E_S,
         bucket_lists.DYNAMO_REQUEST_DURATION_S,
     ],
-    "queue_s": [bucket_lists.VLLM_REQUEST_LATENCY_S, bucket_lists.SGLANG_QUEUE_S],
-    "prefill_s": [bucket_lists.VLLM_REQUEST_LATENCY_S, bucket_lists.DYNAMO_WORK_HANDLER_S],
+    # prefill time is derived from the TTFT
+    "ttft_s": [
+        bucket_lists.VLLM_TTFT_S,
+        bucket_lists.SGLANG_TTFT_S,
+        bucket_lists.DYNAMO_TTFT_S,
+        bucket_lists.VLLM_REQUEST_LATENCY_S,
+        bucket_lists.DYNAMO_WORK_HANDLER_S,
+    ],
     "decode_s": [bucket_lists.VLLM_REQUEST_LATENCY_S, bucket_lists.DYNAMO_WORK_HANDLER_S],
-    "prompt_tokens": [bucket_lists.VLLM_TOKENS, bucket_lists.DYNAMO_INPUT_TOKENS],
+    # iteration tokens are derived from the prompt tokens
+    "prompt_tokens": [
+        bucket_lists.VLLM_TOKENS,
+        bucket_lists.DYNAMO_INPUT_TOKENS,
+        bucket_lists.VLLM_ITERATION_TOKENS,
+    ],
     "generation_tokens": [bucket_lists.VLLM_TOKENS, bucket_lists.DYNAMO_OUTPUT_TOKENS],
 }
 
@@ -109,19 +119,52 @@ def generation(**changes: object) -> RequestOutcome:
     return RequestOutcome(**fields)  # type: ignore[arg-type]
 
 
-def test_a_generation_is_prefill_up_to_its_first_token_then_decode() -> None:
+def test_a_generation_observes_its_ttft_its_decode_time_and_its_token_counts() -> None:
     observed = {(quantity, round(value, 9), times) for quantity, value, times in observations(generation())}
-    assert ("ttft_s", 0.02, 1) in observed
-    assert ("prefill_s", 0.02, 1) in observed
-    assert ("decode_s", 0.05, 1) in observed
-    assert ("e2e_s", 0.07, 1) in observed
-    assert ("queue_s", 0.0, 1) in observed
-    assert ("inference_s", 0.07, 1) in observed
-    assert ("generation_tokens", 10, 1) in observed
-    assert ("max_tokens", 64, 1) in observed
-    # One prefill step of the prompt, then one decode step per further token.
-    assert ("iteration_tokens", 40, 1) in observed
-    assert ("iteration_tokens", 1, 9) in observed
+    assert observed == {
+        ("e2e_s", 0.07, 1),
+        ("ttft_s", 0.02, 1),
+        ("decode_s", 0.05, 1),
+        ("prompt_tokens", 40, 1),
+        ("generation_tokens", 10, 1),
+        ("max_tokens", 64, 1),
+    }
+
+
+def test_without_an_engine_queue_prefill_inference_and_iterations_follow_from_what_was_measured() -> None:
+    data = bytearray(LAYOUT.block_bytes)
+    counts = [0] * LAYOUT.count_cells
+    sums = [0.0] * len(LAYOUT.quantities)
+    outcomes = [
+        generation(),
+        generation(prompt_tokens=900, completion_tokens=0, first_token_s=None),
+        RequestOutcome(
+            prompt_tokens=5,
+            completion_tokens=0,
+            max_tokens=None,
+            finish_reason="stop",
+            first_token_s=None,
+            end_s=2,
+        ),
+    ]
+    for outcome in outcomes:
+        for quantity, value, times in observations(outcome):
+            counts[LAYOUT.bucket_cell(quantity, value)] += times
+            sums[LAYOUT.sum_index[quantity]] += value * times
+    struct.pack_into(f"={len(counts)}Q", data, 0, *counts)
+    struct.pack_into(f"={len(sums)}d", data, LAYOUT.counts_end, *sums)
+    histograms = aggregate([(bytes(data), True)]).histograms
+    assert histograms["queue_s"].count == 3
+    assert histograms["queue_s"].total == 0.0
+    assert histograms["queue_s"].bucket_counts[0] == 3
+    assert histograms["inference_s"].count == 3
+    assert histograms["inference_s"].total == histograms["e2e_s"].total
+    assert histograms["prefill_s"] == histograms["ttft_s"]
+    # Steps: three prompts (40, 900 and the embedding's 5), then 9 decode steps of one token.
+    iterations = histograms["iteration_tokens"]
+    assert iterations.count == 3 + 9
+    assert iterations.total == 40 + 900 + 5 + 9
+    assert iterations.bucket_counts[0] == 9  # le 1
 
 
 def test_a_non_streamed_generation_observes_the_schedule_itl_once_per_token_gap() -> None:
@@ -144,7 +187,7 @@ def test_an_embedding_request_has_no_generation_observations() -> None:
         first_token_s=None,
         end_s=0.1,
     )
-    assert {item[0] for item in observations(outcome)} == {"e2e_s", "queue_s", "inference_s", "prompt_tokens"}
+    assert {item[0] for item in observations(outcome)} == {"e2e_s", "prompt_tokens"}
 
 
 def block(counts: dict[int, int], gauges: dict[str, int]) -> bytes:

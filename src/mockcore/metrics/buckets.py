@@ -107,17 +107,20 @@ def _union(*lists: tuple[float, ...]) -> tuple[float, ...]:
 
 
 # Per measured quantity: the union of the bounds every format uses for it, so each format's
-# buckets are exact sums of the store's.
+# buckets are exact sums of the store's. A quantity that is derived from a measured one at
+# scrape time (see `mockcore.metrics.store`) puts its formats' bounds into that one's union:
+# prefill time is the TTFT, inference time the e2e latency, the tokens of an engine step
+# come from the prompt and generation histograms.
 QUANTITY_BOUNDS: dict[str, tuple[float, ...]] = {
-    "ttft_s": _union(VLLM_TTFT_S, SGLANG_TTFT_S, DYNAMO_TTFT_S),
+    "ttft_s": _union(
+        VLLM_TTFT_S, SGLANG_TTFT_S, DYNAMO_TTFT_S, VLLM_REQUEST_LATENCY_S, DYNAMO_WORK_HANDLER_S
+    ),
     "itl_s": _union(VLLM_ITL_S, SGLANG_ITL_S, DYNAMO_ITL_S),
     "e2e_s": _union(VLLM_REQUEST_LATENCY_S, SGLANG_E2E_S, DYNAMO_REQUEST_DURATION_S),
-    "queue_s": _union(VLLM_REQUEST_LATENCY_S, SGLANG_QUEUE_S),
-    "inference_s": VLLM_REQUEST_LATENCY_S,
-    "prefill_s": _union(VLLM_REQUEST_LATENCY_S, DYNAMO_WORK_HANDLER_S),
     "decode_s": _union(VLLM_REQUEST_LATENCY_S, DYNAMO_WORK_HANDLER_S),
-    "prompt_tokens": _union(VLLM_TOKENS, DYNAMO_INPUT_TOKENS),
+    "prompt_tokens": _union(VLLM_TOKENS, DYNAMO_INPUT_TOKENS, VLLM_ITERATION_TOKENS),
     "generation_tokens": _union(VLLM_TOKENS, DYNAMO_OUTPUT_TOKENS),
-    "iteration_tokens": VLLM_ITERATION_TOKENS,
     "max_tokens": VLLM_TOKENS,
 }
+# Bounds of the derived quantities: the union of their formats' bounds.
+QUEUE_BOUNDS = _union(VLLM_REQUEST_LATENCY_S, SGLANG_QUEUE_S)

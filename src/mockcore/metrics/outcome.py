@@ -2,9 +2,11 @@
 
 The adapter measures where a client would (t0 on arrival, the first token-bearing write,
 the last write) and hands a `RequestOutcome` here; `observations` says which histogram gets
-which value. Until a batching engine exists, a request never waits: queue time is 0,
-prefill is the whole time to first token, and each request is its own engine iteration
-(one prefill step of its prompt, then one decode step per further token).
+which value. Until a batching engine exists, a request never waits, so what follows from
+that is derived when a scrape sums the store (`mockcore.metrics.store.derived_histograms`),
+not recorded per request: queue time is 0, prefill time is the TTFT, inference time the e2e
+latency, and each request is its own engine iteration (one step of its prompt's tokens, then
+one step per further token).
 """
 
 from typing import Literal
@@ -33,7 +35,6 @@ class RequestOutcome(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     first_token_s: float | None
     end_s: float
     uniform_itl_s: float | None = None
-    queue_s: float = 0.0
 
 
 # An observation: (quantity, value, how many times it is observed). Values are floats, as the
@@ -42,33 +43,21 @@ Observation = tuple[str, float, int]
 
 
 def observations(outcome: RequestOutcome) -> list[Observation]:
-    """The histogram observations of a finished request."""
+    """The histogram observations of a finished request (the measured quantities only)."""
     end_s = outcome.end_s
-    queue_s = outcome.queue_s
-    observed: list[Observation] = [
-        ("e2e_s", end_s, 1),
-        ("queue_s", queue_s, 1),
-        ("inference_s", end_s - queue_s, 1),
-        ("prompt_tokens", float(outcome.prompt_tokens), 1),
-    ]
+    observed: list[Observation] = [("e2e_s", end_s, 1), ("prompt_tokens", float(outcome.prompt_tokens), 1)]
     if outcome.max_tokens is None:  # embeddings and ranking: no generation at all
         return observed
+    completion_tokens = outcome.completion_tokens
     observed += [
-        ("generation_tokens", float(outcome.completion_tokens), 1),
+        ("generation_tokens", float(completion_tokens), 1),
         ("max_tokens", float(outcome.max_tokens), 1),
-        ("iteration_tokens", float(outcome.prompt_tokens), 1),
     ]
-    if outcome.completion_tokens > 1:
-        observed.append(("iteration_tokens", 1.0, outcome.completion_tokens - 1))
     first_token_s = outcome.first_token_s
     if first_token_s is not None:
-        observed += [
-            ("ttft_s", first_token_s, 1),
-            ("prefill_s", first_token_s - queue_s, 1),
-            ("decode_s", end_s - first_token_s, 1),
-        ]
-        if outcome.uniform_itl_s is not None and outcome.completion_tokens > 1:
-            observed.append(("itl_s", outcome.uniform_itl_s, outcome.completion_tokens - 1))
+        observed += [("ttft_s", first_token_s, 1), ("decode_s", end_s - first_token_s, 1)]
+        if outcome.uniform_itl_s is not None and completion_tokens > 1:
+            observed.append(("itl_s", outcome.uniform_itl_s, completion_tokens - 1))
     return observed
 
 

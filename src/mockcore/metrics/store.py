@@ -19,8 +19,14 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
-from mockcore.metrics.buckets import QUANTITY_BOUNDS
+from mockcore.metrics.buckets import (
+    QUANTITY_BOUNDS,
+    QUEUE_BOUNDS,
+    VLLM_ITERATION_TOKENS,
+    VLLM_REQUEST_LATENCY_S,
+)
 from mockcore.metrics.exposition import HistogramValue
+from mockcore.metrics.families import rebucket
 
 ROUTES: tuple[str, ...] = ("chat", "completions", "embeddings", "ranking")
 # Statuses counted by their own cell; any other status counts under 0.
@@ -35,7 +41,6 @@ COUNTERS: tuple[str, ...] = (
     "request_bytes",
     "response_bytes",
     "preemptions",
-    "prefix_cache_queries",
     "prefix_cache_hits",
 )
 CELL_BYTES = 8
@@ -150,14 +155,48 @@ def _snapshot(
             bucket_counts=tuple(counts[start : start + len(bounds) + 1]),
             total=sums[layout.sum_index[name]],
         )
+    counters = {name: counts[cell] for name, cell in layout.counter_cell.items()}
+    # No prefix cache yet: every prompt token is looked up in it.
+    counters["prefix_cache_queries"] = counters["prompt_tokens"]
     return MetricsSnapshot(
-        counters={name: counts[cell] for name, cell in layout.counter_cell.items()},
+        counters=counters,
         finished={reason: counts[cell] for reason, cell in layout.finished_cell.items()},
         faults={kind: counts[cell] for kind, cell in layout.fault_cell.items()},
         requests=tuple(
             RequestCount(route, stream, status, counts[cell])
             for (route, stream, status), cell in layout.request_cells.items()
         ),
-        histograms=histograms,
+        histograms={**histograms, **derived_histograms(histograms)},
         gauges={name: max(0, gauges[index]) for index, name in enumerate(GAUGES)},
     )
+
+
+def derived_histograms(measured: dict[str, HistogramValue]) -> dict[str, HistogramValue]:
+    """What follows from the measured histograms while nothing ever waits for an engine.
+
+    Queue time is 0 for every request; inference time (running, after the queue) is the e2e
+    latency; prefill time is the TTFT; each request's prompt is one engine step and each
+    generated token after the first another step of one token (a request that generated
+    nothing has no decode step: the generation histogram's bucket at 0 counts those).
+    """
+    e2e = measured["e2e_s"]
+    prompt = rebucket(measured["prompt_tokens"], VLLM_ITERATION_TOKENS)
+    generation = measured["generation_tokens"]
+    generated_none = generation.bucket_counts[0] if generation.bounds[0] == 0.0 else 0
+    decode_steps = int(generation.total) - (generation.count - generated_none)
+    iteration_counts = list(prompt.bucket_counts)
+    iteration_counts[0] += decode_steps  # a step of one token: the first bound is 1
+    return {
+        "queue_s": HistogramValue(
+            bounds=QUEUE_BOUNDS,
+            bucket_counts=(e2e.count,) + (0,) * len(QUEUE_BOUNDS),
+            total=0.0,
+        ),
+        "inference_s": rebucket(e2e, VLLM_REQUEST_LATENCY_S),
+        "prefill_s": measured["ttft_s"],
+        "iteration_tokens": HistogramValue(
+            bounds=VLLM_ITERATION_TOKENS,
+            bucket_counts=tuple(iteration_counts),
+            total=prompt.total + decode_steps,
+        ),
+    }
