@@ -17,6 +17,7 @@ from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 
 from mockcore import ErrorInfo, GenerationPlan
+from mockcore.metrics import LAYOUT
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import access_record
@@ -161,6 +162,7 @@ def inference_endpoint(
     path = ROUTE_PATHS[route]
     max_body_bytes = settings.max_request_bytes
     api_key = settings.api_key.encode() if settings.api_key is not None else None
+    ok_cells = {stream: LAYOUT.request_cell(route, stream, 200) for stream in (False, True)}
 
     async def refuse(
         send: Send,
@@ -205,7 +207,7 @@ def inference_endpoint(
             return
         record = access_record(scope)
         streaming = isinstance(plan, GenerationPlan) and plan.stream
-        facts = RequestFacts(route, streaming, len(body))
+        facts = RequestFacts(route, streaming, len(body), ok_cells[streaming])
         if isinstance(plan, GenerationPlan) and plan.stream:
             try:
                 await _stream(

@@ -15,25 +15,25 @@ from bisect import bisect_left
 
 from mockcore.metrics import LAYOUT, MetricsLayout, RequestOutcome, observations
 
+INJECTED_FAULT_KIND = "server_error"
+PUBLISH_INTERVAL_S = 0.05
+_KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo stays small
+
 
 class RequestFacts:
     """What the metrics need of an answered request beyond its outcome: route, streaming, size.
 
-    Built once per request; `ok_cell` is the counter of its 200 answer, looked up once.
+    `ok_cell` is the counter cell of its 200 answer (`MetricsLayout.request_cell`), which the
+    endpoint looks up once, not per request.
     """
 
     __slots__ = ("body_bytes", "ok_cell", "route", "stream")
 
-    def __init__(self, route: str, stream: bool, body_bytes: int, layout: MetricsLayout = LAYOUT) -> None:
+    def __init__(self, route: str, stream: bool, body_bytes: int, ok_cell: int) -> None:
         self.route = route
         self.stream = stream
         self.body_bytes = body_bytes
-        self.ok_cell = layout.request_cell(route, stream, 200)
-
-
-INJECTED_FAULT_KIND = "server_error"
-PUBLISH_INTERVAL_S = 0.05
-_KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo stays small
+        self.ok_cell = ok_cell
 
 
 class MetricsRecorder:

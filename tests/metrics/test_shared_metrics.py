@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mockcore.metrics import RequestOutcome
+from mockcore.metrics import LAYOUT, RequestOutcome
 from mockhttp import shared_state
 from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.shared_state import (
@@ -17,7 +17,7 @@ from mockhttp.shared_state import (
     create_shared_state_file,
 )
 
-ANSWER = RequestFacts("chat", stream=False, body_bytes=50)
+ANSWER = RequestFacts("chat", stream=False, body_bytes=50, ok_cell=LAYOUT.request_cell("chat", False, 200))
 OUTCOME = RequestOutcome(
     prompt_tokens=30,
     completion_tokens=7,

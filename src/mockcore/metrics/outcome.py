@@ -63,7 +63,10 @@ def observations(outcome: RequestOutcome) -> list[Observation]:
 
 def finish_of(plan: GenerationPlan) -> ObservedFinish:
     """One reason per request: `length` if any of its choices ran into its limit."""
-    return "length" if any(choice.finish_reason == "length" for choice in plan.choices) else "stop"
+    choices = plan.choices
+    if len(choices) == 1:  # nearly every request: no generator to build
+        return choices[0].finish_reason
+    return "length" if any(choice.finish_reason == "length" for choice in choices) else "stop"
 
 
 def answer_outcome(plan: ResponsePlan, end_s: float, *, answered: bool) -> RequestOutcome:
