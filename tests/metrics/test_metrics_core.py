@@ -119,6 +119,18 @@ def generation(**changes: object) -> RequestOutcome:
     return RequestOutcome(**fields)  # type: ignore[arg-type]
 
 
+def embedding(*, prompt_tokens: int, end_s: float) -> RequestOutcome:
+    """An embeddings or ranking request: no generation."""
+    return RequestOutcome(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=0,
+        max_tokens=None,
+        finish_reason="stop",
+        first_token_s=None,
+        end_s=end_s,
+    )
+
+
 def test_a_generation_observes_its_ttft_its_decode_time_and_its_token_counts() -> None:
     observed = {(quantity, round(value, 9), times) for quantity, value, times in observations(generation())}
     assert observed == {
@@ -138,14 +150,7 @@ def test_without_an_engine_queue_prefill_inference_and_iterations_follow_from_wh
     outcomes = [
         generation(),
         generation(prompt_tokens=900, completion_tokens=0, first_token_s=None),
-        RequestOutcome(
-            prompt_tokens=5,
-            completion_tokens=0,
-            max_tokens=None,
-            finish_reason="stop",
-            first_token_s=None,
-            end_s=2,
-        ),
+        embedding(prompt_tokens=5, end_s=2),
     ]
     for outcome in outcomes:
         for quantity, value, times in observations(outcome):
@@ -179,15 +184,10 @@ def test_a_stream_aborted_before_its_first_token_observes_no_ttft() -> None:
 
 
 def test_an_embedding_request_has_no_generation_observations() -> None:
-    outcome = RequestOutcome(
-        prompt_tokens=12,
-        completion_tokens=0,
-        max_tokens=None,
-        finish_reason="stop",
-        first_token_s=None,
-        end_s=0.1,
-    )
-    assert {item[0] for item in observations(outcome)} == {"e2e_s", "prompt_tokens"}
+    assert {item[0] for item in observations(embedding(prompt_tokens=12, end_s=0.1))} == {
+        "e2e_s",
+        "prompt_tokens",
+    }
 
 
 def block(counts: dict[int, int], gauges: dict[str, int]) -> bytes:
