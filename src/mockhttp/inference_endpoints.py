@@ -207,7 +207,7 @@ def inference_endpoint(
             return
         record = access_record(scope)
         streaming = isinstance(plan, GenerationPlan) and plan.stream
-        facts = RequestFacts(route, streaming, len(body), ok_cells[streaming])
+        facts = RequestFacts(streaming, len(body), ok_cells[streaming])
         if isinstance(plan, GenerationPlan) and plan.stream:
             try:
                 await _stream(

@@ -81,16 +81,18 @@ class LocalControlLog:
     """A counter and the newest events of this process."""
 
     def __init__(self) -> None:
+        self._total = 0
         self._counts: Counter[str] = Counter()
         self._events: deque[ControlEvent] = deque(maxlen=CONTROL_EVENTS_KEPT)
 
     def record(self, kind: ControlKind, at_unix_s: float) -> ControlEvent:
         """Count and keep one call."""
+        self._total += 1
         self._counts[kind] += 1
-        event = ControlEvent(sum(self._counts.values()), kind, at_unix_s)
+        event = ControlEvent(self._total, kind, at_unix_s)
         self._events.append(event)
         return event
 
     def report(self) -> ControlReport:
         """Counts and the newest calls."""
-        return control_report(sum(self._counts.values()), dict(self._counts), self._events)
+        return control_report(self._total, dict(self._counts), self._events)

@@ -11,7 +11,13 @@ from pathlib import Path
 from litestar import Response, get
 from litestar.handlers import HTTPRouteHandler
 
-from mockcore.metrics import PROMETHEUS_CONTENT_TYPE, MetricsSnapshot, render_families, view_from_traffic
+from mockcore.metrics import (
+    PROMETHEUS_CONTENT_TYPE,
+    EngineView,
+    MetricsSnapshot,
+    render_families,
+    view_from_traffic,
+)
 from mockcore.metrics.dynamo import component_families, frontend_families
 from mockcore.metrics.exposition import RUST_STYLE, Family
 from mockcore.metrics.node import ProcTexts, node_families
@@ -62,41 +68,38 @@ def build_metrics_handlers(services: Services) -> list[HTTPRouteHandler]:
         text = render_families(families, RUST_STYLE) if rust else render_families(families)
         return Response(text.encode(), media_type=PROMETHEUS_CONTENT_TYPE)
 
-    def snapshot() -> MetricsSnapshot:
-        return store.snapshot()
+    def measured() -> tuple[MetricsSnapshot, EngineView]:
+        """Every worker's cells summed once, and the engine view they imply."""
+        current = store.snapshot()
+        return current, view_from_traffic(current, settings.dcgm_gpu_name)
 
     @get(["/metrics", "/vllm/metrics"], sync_to_thread=False)
     def vllm_metrics() -> Response[bytes]:
         """The vLLM engine metrics, then the server's own (`aiperf_mock_*`)."""
-        current = snapshot()
-        view = view_from_traffic(current, settings.dcgm_gpu_name)
+        current, view = measured()
         control_calls = services.control.report().counts
         return prometheus([*vllm_families(current, view, model), *server_families(current, control_calls)])
 
     @get("/sglang/metrics", sync_to_thread=False)
     def sglang_metrics() -> Response[bytes]:
         """SGLang's metrics."""
-        current = snapshot()
-        view = view_from_traffic(current, settings.dcgm_gpu_name)
+        current, view = measured()
         rate = throughput.update(current.counters["generation_tokens"])
         return prometheus(sglang_families(current, view, model, rate))
 
     @get("/trtllm/metrics", sync_to_thread=False)
     def trtllm_metrics() -> Response[bytes]:
         """TensorRT-LLM's metrics."""
-        current = snapshot()
-        return prometheus(trtllm_families(current, view_from_traffic(current, settings.dcgm_gpu_name), model))
+        return prometheus(trtllm_families(*measured(), model))
 
     @get("/dynamo_frontend/metrics", sync_to_thread=False)
     def dynamo_frontend_metrics() -> Response[bytes]:
         """Dynamo's HTTP frontend metrics."""
-        current = snapshot()
-        view = view_from_traffic(current, settings.dcgm_gpu_name)
+        current, view = measured()
         return prometheus(frontend_families(current, view, model), rust=True)
 
     def dynamo_component(component: str) -> Response[bytes]:
-        current = snapshot()
-        view = view_from_traffic(current, settings.dcgm_gpu_name)
+        current, view = measured()
         return prometheus(component_families(current, view, model, component), rust=True)
 
     @get("/dynamo_component/prefill/metrics", sync_to_thread=False)

@@ -21,16 +21,15 @@ _KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo 
 
 
 class RequestFacts:
-    """What the metrics need of an answered request beyond its outcome: route, streaming, size.
+    """What the metrics need of an answered request beyond its outcome: streaming, size.
 
     `ok_cell` is the counter cell of its 200 answer (`MetricsLayout.request_cell`), which the
     endpoint looks up once, not per request.
     """
 
-    __slots__ = ("body_bytes", "ok_cell", "route", "stream")
+    __slots__ = ("body_bytes", "ok_cell", "stream")
 
-    def __init__(self, route: str, stream: bool, body_bytes: int, ok_cell: int) -> None:
-        self.route = route
+    def __init__(self, stream: bool, body_bytes: int, ok_cell: int) -> None:
         self.stream = stream
         self.body_bytes = body_bytes
         self.ok_cell = ok_cell

@@ -17,7 +17,7 @@ from mockhttp.shared_state import (
     create_shared_state_file,
 )
 
-ANSWER = RequestFacts("chat", stream=False, body_bytes=50, ok_cell=LAYOUT.request_cell("chat", False, 200))
+ANSWER = RequestFacts(stream=False, body_bytes=50, ok_cell=LAYOUT.request_cell("chat", False, 200))
 OUTCOME = RequestOutcome(
     prompt_tokens=30,
     completion_tokens=7,

@@ -10,7 +10,8 @@ import re
 
 import msgspec
 
-from mockcore.metrics.exposition import Family, Series
+from mockcore.metrics.exposition import Family, Labels
+from mockcore.metrics.families import counter, gauge
 
 USER_HZ = 100
 # /proc/stat cpu columns after the name, in order; guest time is also counted in user.
@@ -30,17 +31,13 @@ class ProcTexts(msgspec.Struct, frozen=True, kw_only=True):
     unix_time_s: float
 
 
-def _counter(name: str, help_text: str, series: list[Series]) -> Family:
-    return Family(name=name, type="counter", help=help_text, series=tuple(series))
-
-
 def _gauge(name: str, help_text: str, value: float) -> Family:
-    return Family(name=name, type="gauge", help=help_text, series=(Series((), value),))
+    return gauge(name, help_text, [((), value)])
 
 
 def _cpu_families(stat: str) -> list[Family]:
-    seconds: list[Series] = []
-    guest: list[Series] = []
+    seconds: list[tuple[Labels, float]] = []
+    guest: list[tuple[Labels, float]] = []
     for line in stat.splitlines():
         fields = line.split()
         if not fields or not re.fullmatch(r"cpu\d+", fields[0]):
@@ -48,12 +45,12 @@ def _cpu_families(stat: str) -> list[Family]:
         cpu = fields[0].removeprefix("cpu")
         ticks = [int(field) for field in fields[1:]]
         for mode, value in zip(_CPU_MODES, ticks, strict=False):
-            seconds.append(Series((("cpu", cpu), ("mode", mode)), value / USER_HZ))
+            seconds.append(((("cpu", cpu), ("mode", mode)), value / USER_HZ))
         for mode, value in zip(("user", "nice"), ticks[8:10], strict=False):
-            guest.append(Series((("cpu", cpu), ("mode", mode)), value / USER_HZ))
+            guest.append(((("cpu", cpu), ("mode", mode)), value / USER_HZ))
     return [
-        _counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", seconds),
-        _counter(
+        counter("node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", seconds),
+        counter(
             "node_cpu_guest_seconds_total",
             "Seconds the CPUs spent in guests (VMs) for each mode.",
             guest,
@@ -81,16 +78,11 @@ def _stat_families(stat: str) -> list[Family]:
         fields = line.split()
         if len(fields) >= 2 and fields[0] in _STAT_FIELDS:  # noqa: PLR2004 - a name and a value
             values[fields[0]] = float(fields[1])
-    families = []
-    for key, (name, kind, help_text) in _STAT_FIELDS.items():
-        if key in values:
-            series = (Series((), values[key]),)
-            families.append(
-                Family(
-                    name=name, type="counter" if kind == "counter" else "gauge", help=help_text, series=series
-                )
-            )
-    return families
+    return [
+        (counter if kind == "counter" else gauge)(name, help_text, [((), values[key])])
+        for key, (name, kind, help_text) in _STAT_FIELDS.items()
+        if key in values
+    ]
 
 
 def _load_families(loadavg: str) -> list[Family]:
@@ -122,8 +114,8 @@ def _meminfo_families(meminfo: str) -> list[Family]:
 
 
 def _netdev_families(net_dev: str) -> list[Family]:
-    receive: dict[str, list[Series]] = {stat: [] for stat in _NETDEV_STATS}
-    transmit: dict[str, list[Series]] = {stat: [] for stat in _NETDEV_TRANSMIT}
+    receive: dict[str, list[tuple[Labels, float]]] = {stat: [] for stat in _NETDEV_STATS}
+    transmit: dict[str, list[tuple[Labels, float]]] = {stat: [] for stat in _NETDEV_TRANSMIT}
     for line in net_dev.splitlines()[2:]:
         device, _, numbers = line.partition(":")
         fields = numbers.split()
@@ -131,15 +123,15 @@ def _netdev_families(net_dev: str) -> list[Family]:
             continue
         labels = (("device", device.strip()),)
         for stat, value in zip(_NETDEV_STATS, fields[:8], strict=True):
-            receive[stat].append(Series(labels, float(value)))
+            receive[stat].append((labels, float(value)))
         for stat, value in zip(_NETDEV_TRANSMIT, fields[8:16], strict=True):
-            transmit[stat].append(Series(labels, float(value)))
+            transmit[stat].append((labels, float(value)))
     families = [
-        _counter(f"node_network_receive_{stat}_total", f"Network device statistic receive_{stat}.", series)
+        counter(f"node_network_receive_{stat}_total", f"Network device statistic receive_{stat}.", series)
         for stat, series in receive.items()
     ]
     families += [
-        _counter(f"node_network_transmit_{stat}_total", f"Network device statistic transmit_{stat}.", series)
+        counter(f"node_network_transmit_{stat}_total", f"Network device statistic transmit_{stat}.", series)
         for stat, series in transmit.items()
     ]
     return families
