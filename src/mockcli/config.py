@@ -45,6 +45,10 @@ def resolve_settings(flag_values: Mapping[str, Any | None], environ: Mapping[str
         settings = settings_from_mapping(raw)
     except msgspec.ValidationError as exc:
         match = _FIELD_IN_ERROR.search(str(exc))
+        if match is None and "fault_mix" in raw:  # the mix's own check names no path
+            raise ConfigError(
+                f"Invalid value {given['fault_mix']!r} for {sources['fault_mix']}: {exc}."
+            ) from None
         if match is None or match["field"] not in raw:
             raise ConfigError(f"Invalid configuration: {exc}") from None
         raise _invalid(match["field"], given, sources) from None

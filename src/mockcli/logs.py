@@ -47,6 +47,22 @@ def make_formatter(json_output: bool) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
+class InjectedAbortFilter(logging.Filter):
+    """Drop Granian's traceback for an answer broken on purpose (an `abort` fault).
+
+    An injected abort leaves the app as an exception, which is how an ASGI app makes the
+    server drop a connection; Granian logs every such exception as an error. The fault itself
+    is logged once, as a warning, when it is drawn.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but the traceback of an injected abort."""
+        exc_info = record.exc_info
+        if exc_info and type(exc_info[1]).__name__ == "InjectedAbort":
+            return False
+        return "InjectedAbort" not in record.getMessage()
+
+
 def wants_json() -> bool:
     """JSON unless a person is watching the terminal."""
     return not sys.stderr.isatty()
@@ -59,7 +75,8 @@ def logging_dictconfig(level: str, json_output: bool) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"structured": {"()": "mockcli.logs.make_formatter", "json_output": json_output}},
-        "handlers": {"stderr": handler},
+        "filters": {"injected_abort": {"()": "mockcli.logs.InjectedAbortFilter"}},
+        "handlers": {"stderr": {**handler, "filters": ["injected_abort"]}},
         "root": {"handlers": ["stderr"], "level": level},
         "loggers": {
             "_granian": {"handlers": ["stderr"], "level": level, "propagate": False},

@@ -27,6 +27,7 @@ from mockcli.options import (
     option_help,
 )
 from mockcli.server import serve
+from mockcli.unsupported import UNSUPPORTED_OPTIONS, check_unsupported, unsupported_help
 from mockcore.settings import settings_as_config
 
 EXIT_INVALID_OPTION = 2
@@ -57,9 +58,23 @@ def _option_parameter(field_name: str) -> inspect.Parameter:
     return inspect.Parameter(field_name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
 
 
+def _unsupported_parameter(name: str) -> inspect.Parameter:
+    """A reference option this server lacks: parsed, so that giving it fails with a clear line."""
+    flag = flag_name(name)
+    option: Any
+    if UNSUPPORTED_OPTIONS[name][0]:
+        paired = f"{flag}/{negative_flag_name(name)}"
+        option = Annotated[bool | None, typer.Option(paired, help=unsupported_help(name))]
+    else:
+        option = Annotated[str | None, typer.Option(flag, metavar="VALUE", help=unsupported_help(name))]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+
+
 def main(**flags: Any) -> None:
     """Start the mock server (every option also reads MOCK_SERVER_<OPTION> from the environment)."""
+    unsupported = {name: flags.pop(name) for name in UNSUPPORTED_OPTIONS}
     try:
+        check_unsupported(unsupported, os.environ)
         settings = resolve_settings(flags, os.environ)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)  # noqa: T201 - the one line SPEC section 1 asks for
@@ -75,7 +90,11 @@ def main(**flags: Any) -> None:
 
 # Typer reads the options from the signature: give `main` one parameter per setting.
 main.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-    [_option_parameter(name) for name in FIELD_NAMES], return_annotation=None
+    [
+        *(_option_parameter(name) for name in FIELD_NAMES),
+        *(_unsupported_parameter(name) for name in UNSUPPORTED_OPTIONS),
+    ],
+    return_annotation=None,
 )
 app.command()(main)
 

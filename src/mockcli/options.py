@@ -8,10 +8,11 @@ from typing import Any
 
 import msgspec
 
+from mockcore.faults import FAULT_KINDS
 from mockcore.settings import Settings, environment_variable
 
 _FIELDS = {field.name: field for field in msgspec.inspect.type_info(Settings).fields}  # type: ignore[attr-defined]
-SHORT_FLAGS = {"port": "-p", "workers": "-w", "ttft": "-t", "verbose": "-v"}
+SHORT_FLAGS = {"port": "-p", "workers": "-w", "ttft": "-t", "verbose": "-v", "fast": "-f"}
 FIELD_NAMES: tuple[str, ...] = tuple(_FIELDS)
 
 
@@ -41,8 +42,18 @@ def _bound(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
+# Options whose valid values a type cannot say.
+_VALID_VALUES_IN_WORDS = {
+    "fault_mix": "kind=weight,... with kinds " + ", ".join(FAULT_KINDS),
+}
+
+
 def valid_values(field_name: str) -> str:
     """The valid range of an option in words: `1-65535`, `>= 0`, `one of a, b`."""
+    return _VALID_VALUES_IN_WORDS.get(field_name) or _valid_values_of_type(field_name)
+
+
+def _valid_values_of_type(field_name: str) -> str:
     info, _ = _unwrap(_FIELDS[field_name].type)
     if isinstance(info, msgspec.inspect.LiteralType):
         return "one of " + ", ".join(str(value) for value in info.values)

@@ -1,6 +1,7 @@
 """Process management: the shared state file, the worker environment and Granian."""
 
 import os
+import time
 from pathlib import Path
 
 import msgspec
@@ -11,7 +12,7 @@ from granian.server.mp import MPServer
 
 from mockcli.logs import logging_dictconfig, wants_json
 from mockcore import Settings
-from mockhttp.app import FAULT_SEED_ENV, GPU_SEED_ENV, SETTINGS_ENV, STATE_FILE_ENV
+from mockhttp.app import FAULT_SEED_ENV, GPU_SEED_ENV, SETTINGS_ENV, STARTED_AT_ENV, STATE_FILE_ENV
 from mockhttp.services import seed_or_fresh
 from mockhttp.shared_state import create_shared_state_file
 
@@ -25,8 +26,9 @@ SHUTDOWN_GRACE_S = 30
 
 
 def worker_environment(settings: Settings, state_file: Path) -> dict[str, str]:
-    """What every worker needs: settings, the state file and seeds drawn once for all."""
+    """What every worker needs: settings, the state file, seeds and a start time, drawn once for all."""
     return {
+        STARTED_AT_ENV: repr(time.time()),
         SETTINGS_ENV: msgspec.json.encode(settings).decode(),
         STATE_FILE_ENV: str(state_file),
         FAULT_SEED_ENV: str(seed_or_fresh(settings.random_seed)),

@@ -111,6 +111,8 @@ class GenerationPlan(msgspec.Struct, frozen=True, kw_only=True):
     # The request's output limit (max_tokens, max_completion_tokens), or --max-output-tokens
     # when it sets none: what vLLM reports as the request's max_tokens parameter.
     max_tokens: int
+    # The (first) prompt's digest: with the sequence number, it seeds the latency jitter.
+    prompt_digest: bytes = b""
 
     @property
     def event_count(self) -> int:

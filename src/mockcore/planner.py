@@ -3,12 +3,13 @@
 from mockcore.budget import TokenBudget, natural_length, plan_budget
 from mockcore.digest import derived_u64
 from mockcore.errors import RequestError
+from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import NO_PIECES, ChoicePlan, GenerationEndpoint, GenerationPlan, PieceCycle, Usage
 from mockcore.prompts import PromptView, batch_prompts, chat_prompt
 from mockcore.reasoning import is_reasoning_model, reasoning_budget
 from mockcore.requests import ChatCompletionRequest, CompletionRequest, StreamOptions
 from mockcore.settings import Settings
-from mockcore.timing import Schedule
+from mockcore.timing import LatencyShape, Schedule, shaped_schedule
 from mockcore.vocabulary import FALLBACK_PIECES
 
 _CONTENT_OFFSET_SALT = b"content-offset"
@@ -50,6 +51,49 @@ def _include_usage(stream: bool, options: StreamOptions | None) -> bool:
     return stream and options is not None and bool(options.include_usage)
 
 
+def latency_shape(settings: Settings) -> LatencyShape:
+    """The latency options of `settings` as one value."""
+    return LatencyShape(
+        ttft_ms=settings.ttft,
+        itl_ms=settings.itl,
+        ttft_per_isl_token_ms=settings.ttft_per_isl_token_ms,
+        ttft_concurrency_quad_ms=settings.ttft_concurrency_quad_ms,
+        itl_per_osl_token_ms=settings.itl_per_osl_token_ms,
+        itl_concurrency_lin_ms=settings.itl_concurrency_lin_ms,
+        ttft_jitter_cv=settings.ttft_jitter_cv,
+        itl_jitter_cv=settings.itl_jitter_cv,
+    )
+
+
+def _schedule(
+    choices: tuple[ChoicePlan, ...],
+    shape: LatencyShape | None,
+    overrides: RequestOverrides,
+    settings: Settings,
+) -> Schedule:
+    """The schedule before admission: the prompt and output terms of the shape, or the headers' values.
+
+    The load and jitter terms need the request's admission (`mockcore.service.admitted_schedule`).
+    """
+    if overrides.timing_forced:
+        return Schedule(
+            ttft_ms=settings.ttft if overrides.ttft_ms is None else overrides.ttft_ms,
+            itl_ms=settings.itl if overrides.itl_ms is None else overrides.itl_ms,
+        )
+    if shape is None:
+        return Schedule(ttft_ms=settings.ttft, itl_ms=settings.itl)
+    return shaped_schedule(
+        shape,
+        input_tokens=shape_input_tokens(choices),
+        output_tokens=max(choice.token_count for choice in choices),
+    )
+
+
+def shape_input_tokens(choices: tuple[ChoicePlan, ...]) -> int:
+    """The ISL of the latency shape: the longest prompt of a batch (they prefill side by side)."""
+    return max(choice.prompt_tokens for choice in choices)
+
+
 def _generation_plan(
     *,
     endpoint: GenerationEndpoint,
@@ -60,6 +104,9 @@ def _generation_plan(
     choices: tuple[ChoicePlan, ...],
     limit: int | None,
     settings: Settings,
+    shape: LatencyShape | None,
+    overrides: RequestOverrides,
+    prompt_digest: bytes,
 ) -> GenerationPlan:
     generated = sum(choice.token_count for choice in choices)
     usage = Usage(
@@ -75,16 +122,30 @@ def _generation_plan(
         reasons=reasons,
         choices=choices,
         usage=usage,
-        schedule=Schedule(ttft_ms=settings.ttft, itl_ms=settings.itl),
+        schedule=_schedule(choices, shape, overrides, settings),
         max_tokens=limit if limit is not None else settings.max_output_tokens,
+        prompt_digest=prompt_digest,
     )
 
 
-def plan_chat(request: ChatCompletionRequest, settings: Settings) -> GenerationPlan:
-    """Plan a chat completion (SPEC sections 3, 4 and 6)."""
+def plan_chat(
+    request: ChatCompletionRequest,
+    settings: Settings,
+    shape: LatencyShape | None = None,
+    overrides: RequestOverrides = NO_OVERRIDES,
+) -> GenerationPlan:
+    """Plan a chat completion (SPEC sections 3, 4 and 6).
+
+    `shape` None keeps the constant TTFT and ITL of `settings` (the fast path of a server
+    whose latency shape is all zeros).
+    """
     limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
     limit = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
     min_tokens = request.min_tokens or 0
+    ignore_eos = bool(request.ignore_eos)
+    if overrides.output_tokens is not None:
+        limit = min_tokens = overrides.output_tokens
+        ignore_eos = True
     _check_min_tokens(min_tokens, limit, limit_param)
     prompt = chat_prompt(request.messages)
     budget = plan_budget(
@@ -92,7 +153,7 @@ def plan_chat(request: ChatCompletionRequest, settings: Settings) -> GenerationP
         reasoning_wanted=reasoning_budget(request.model, request.reasoning_effort),
         limit=limit,
         min_tokens=min_tokens,
-        ignore_eos=bool(request.ignore_eos),
+        ignore_eos=ignore_eos,
     )
     stream = bool(request.stream)
     return _generation_plan(
@@ -104,13 +165,27 @@ def plan_chat(request: ChatCompletionRequest, settings: Settings) -> GenerationP
         choices=(_plan_choice(0, prompt, budget),),
         limit=limit,
         settings=settings,
+        shape=shape,
+        overrides=overrides,
+        prompt_digest=prompt.digest,
     )
 
 
-def plan_completion(request: CompletionRequest, settings: Settings) -> GenerationPlan:
+def plan_completion(
+    request: CompletionRequest,
+    settings: Settings,
+    shape: LatencyShape | None = None,
+    overrides: RequestOverrides = NO_OVERRIDES,
+) -> GenerationPlan:
     """Plan a text completion; each prompt of a batch is planned on its own."""
+    limit = request.max_tokens
     min_tokens = request.min_tokens or 0
-    _check_min_tokens(min_tokens, request.max_tokens, "max_tokens")
+    ignore_eos = bool(request.ignore_eos)
+    if overrides.output_tokens is not None:
+        limit = min_tokens = overrides.output_tokens
+        ignore_eos = True
+    _check_min_tokens(min_tokens, limit, "max_tokens")
+    prompts = batch_prompts(request.prompt, "prompt")
     choices = tuple(
         _plan_choice(
             index,
@@ -118,12 +193,12 @@ def plan_completion(request: CompletionRequest, settings: Settings) -> Generatio
             plan_budget(
                 natural_tokens=natural_length(prompt.token_count, prompt.digest),
                 reasoning_wanted=0,
-                limit=request.max_tokens,
+                limit=limit,
                 min_tokens=min_tokens,
-                ignore_eos=bool(request.ignore_eos),
+                ignore_eos=ignore_eos,
             ),
         )
-        for index, prompt in enumerate(batch_prompts(request.prompt, "prompt"))
+        for index, prompt in enumerate(prompts)
     )
     stream = bool(request.stream)
     return _generation_plan(
@@ -133,6 +208,9 @@ def plan_completion(request: CompletionRequest, settings: Settings) -> Generatio
         include_usage=_include_usage(stream, request.stream_options),
         reasons=False,
         choices=choices,
-        limit=request.max_tokens,
+        limit=limit,
         settings=settings,
+        shape=shape,
+        overrides=overrides,
+        prompt_digest=prompts[0].digest if prompts else b"",
     )

@@ -1,7 +1,8 @@
 """Offline prediction: everything the server would answer for a request, without a server.
 
 `predict` runs the server's own code path (`mockcore.service`), so a prediction and a live
-response cannot disagree, except for ids and timestamps, which depend on the moment.
+response cannot disagree, except for ids and timestamps, which depend on the moment, and for
+the load term of the latency shape, which depends on the requests in flight (`in_flight`).
 """
 
 from collections.abc import Mapping
@@ -11,19 +12,22 @@ import msgspec
 
 from mockcore.errors import ErrorInfo, RequestError, invalid_request_info
 from mockcore.faults import InjectedFault
-from mockcore.plan import ResponsePlan
+from mockcore.overrides import NO_OVERRIDES, RequestOverrides, parse_overrides
+from mockcore.plan import GenerationPlan, ResponsePlan
+from mockcore.planner import latency_shape
 from mockcore.requests import Route
-from mockcore.service import fault_for, plan_request
+from mockcore.service import admitted_schedule, fault_for, plan_request
 from mockcore.settings import Settings
 
 _ENCODER = msgspec.json.Encoder()
 
 
 class Prediction(msgspec.Struct, frozen=True, kw_only=True):
-    """What the server sends: a plan (200), a 400 error, or an injected 500 fault.
+    """What the server sends: a plan (200), a 400 error, or an injected fault.
 
     `fault_predictable` is False when faults are random but no seed was configured: the
-    plan is still what a request that passes would receive.
+    plan is still what a request that passes would receive. A transport fault (`abort`,
+    `stall`, `truncate`, `slow_headers`) comes with the plan whose answer it breaks.
     """
 
     status_code: int
@@ -33,26 +37,54 @@ class Prediction(msgspec.Struct, frozen=True, kw_only=True):
     fault_predictable: bool = True
 
 
+def _overrides(headers: Mapping[str, str] | None, settings: Settings) -> RequestOverrides:
+    if not headers or not settings.control_headers:
+        return NO_OVERRIDES
+    mock_headers = {
+        name.lower(): value for name, value in headers.items() if name.lower().startswith("x-mock-")
+    }
+    return parse_overrides(mock_headers, settings.max_output_tokens) if mock_headers else NO_OVERRIDES
+
+
 def predict(
     route: Route,
     payload: Mapping[str, Any] | bytes,
     settings: Settings | None = None,
     *,
     sequence_number: int = 1,
+    in_flight: int = 1,
+    headers: Mapping[str, str] | None = None,
 ) -> Prediction:
     """Predict the answer to `payload` sent to `route`, as valid request `sequence_number`.
 
-    `payload` is the JSON body as a mapping or as the raw bytes on the wire.
+    `payload` is the JSON body as a mapping or as the raw bytes on the wire; `headers` the
+    request's headers (only `X-Mock-*` matter); `in_flight` the requests on the server when
+    it arrives, itself included (it matters only with a concurrency term in the latency shape).
     """
     effective = settings or Settings()
     body = payload if isinstance(payload, bytes) else _ENCODER.encode(payload)
+    shape = latency_shape(effective)
+    seed = effective.random_seed or 0
     try:
-        plan = plan_request(route, body, effective)
+        overrides = _overrides(headers, effective)
+        plan = plan_request(route, body, effective, shape=shape, overrides=overrides)
     except RequestError as error:
         return Prediction(status_code=400, error=invalid_request_info(error))
-    if effective.random_seed is None and 0 < effective.error_rate < 100:  # noqa: PLR2004
+    if (
+        isinstance(plan, GenerationPlan)
+        and (shape.jittered or shape.load_dependent)
+        and not overrides.timing_forced
+    ):
+        schedule = admitted_schedule(
+            plan, shape, in_flight=in_flight, seed=seed, sequence_number=sequence_number
+        )
+        plan = msgspec.structs.replace(plan, schedule=schedule)
+    random_faults = overrides.fault is None and 0 < effective.error_rate < 100  # noqa: PLR2004
+    if effective.random_seed is None and random_faults:
         return Prediction(status_code=200, plan=plan, fault_predictable=False)
-    fault = fault_for(effective, effective.random_seed or 0, sequence_number)
-    if fault is not None:
-        return Prediction(status_code=fault.status_code, fault=fault)
-    return Prediction(status_code=200, plan=plan)
+    fault = fault_for(effective, seed, sequence_number, plan, forced=overrides.fault)
+    if fault is None:
+        return Prediction(status_code=200, plan=plan)
+    if fault.is_transport:
+        return Prediction(status_code=200, plan=plan, fault=fault)
+    return Prediction(status_code=fault.status_code, fault=fault)

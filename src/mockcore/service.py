@@ -1,10 +1,21 @@
-"""One entry point from raw request bytes to a plan, shared by the server and `predict`."""
+"""One entry point from raw request bytes to a plan, shared by the server and `predict`.
+
+The order is the server's: decode, check and plan (a 400 takes no sequence number), then,
+once request number n is drawn, the fault (if any) and the latency terms that depend on n
+and on the load (`admitted_schedule`).
+"""
+
+from functools import lru_cache
 
 from mockcore.decoding import decode_request
-from mockcore.faults import InjectedFault, draw_fault
+from mockcore.digest import digest_texts
+from mockcore.faults import FaultContext, FaultKind, FaultMix, InjectedFault, draw_fault, fault_of_kind
+from mockcore.faults import fault_position as _fault_position
+from mockcore.faults import parse_fault_mix as _parse_fault_mix
 from mockcore.limits import check_limits
-from mockcore.plan import ResponsePlan
-from mockcore.planner import plan_chat, plan_completion
+from mockcore.overrides import NO_OVERRIDES, RequestOverrides
+from mockcore.plan import EmbeddingPlan, GenerationPlan, ResponsePlan
+from mockcore.planner import plan_chat, plan_completion, shape_input_tokens
 from mockcore.requests import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -14,34 +25,123 @@ from mockcore.requests import (
 )
 from mockcore.retrieval import plan_embeddings, plan_ranking
 from mockcore.settings import Settings
+from mockcore.timing import LatencyShape, Schedule, shaped_schedule
+
+FORCED_CAUSE = "X-Mock-Fault"
 
 
-def plan_request(route: Route, body: bytes, settings: Settings) -> ResponsePlan:
+def plan_request(
+    route: Route,
+    body: bytes,
+    settings: Settings,
+    *,
+    shape: LatencyShape | None = None,
+    overrides: RequestOverrides = NO_OVERRIDES,
+) -> ResponsePlan:
     """Decode, validate and plan; raises `RequestError` for anything the server answers 400.
 
     Every check happens here, before a sequence number is drawn, so invalid requests never
-    shift the fault sequence.
+    shift the fault sequence. `shape` (see `mockcore.planner.latency_shape`) adds the prompt-
+    and output-length terms to TTFT and ITL; None keeps them constant.
     """
     request = decode_request(route, body)
     check_limits(request, settings)
     if isinstance(request, ChatCompletionRequest):
-        return plan_chat(request, settings)
+        return plan_chat(request, settings, shape, overrides)
     if isinstance(request, CompletionRequest):
-        return plan_completion(request, settings)
+        return plan_completion(request, settings, shape, overrides)
     if isinstance(request, EmbeddingRequest):
-        return plan_embeddings(request, settings)
+        return plan_embeddings(request, settings, overrides)
     if isinstance(request, RankingRequest):
-        return plan_ranking(request, settings)
+        return plan_ranking(request, settings, overrides)
     raise AssertionError(f"no planner for {type(request).__name__}")  # pragma: no cover
 
 
 def faults_enabled(settings: Settings) -> bool:
-    """Whether any request can fail; without faults the sequence number n is never needed."""
+    """Whether any request can fail by draw; without faults n matters only for jitter and headers."""
     return settings.error_rate > 0
 
 
-def fault_for(settings: Settings, seed: int, sequence_number: int) -> InjectedFault | None:
-    """Whether valid inference request number `sequence_number` fails (SPEC section 9)."""
+def needs_sequence_number(settings: Settings, overrides: RequestOverrides = NO_OVERRIDES) -> bool:
+    """Whether request number n decides anything: a fault draw, a forced fault, or jitter."""
+    return (
+        settings.error_rate > 0
+        or overrides.fault is not None
+        or settings.ttft_jitter_cv > 0
+        or settings.itl_jitter_cv > 0
+    )
+
+
+@lru_cache(maxsize=16)
+def fault_mix(text: str) -> FaultMix:
+    """The parsed `--fault-mix` (validated when the Settings were built)."""
+    return _parse_fault_mix(text)
+
+
+def fault_context(plan: ResponsePlan | None) -> FaultContext:
+    """What a fault's message says about the request: model, prompt and output tokens."""
+    if plan is None:
+        return FaultContext()
+    if isinstance(plan, GenerationPlan):
+        param = "messages" if plan.endpoint == "chat" else "prompt"
+        return FaultContext(
+            model=plan.model,
+            prompt_tokens=plan.usage.prompt_tokens,
+            output_tokens=plan.max_tokens,
+            prompt_param=param,
+        )
+    param = "input" if isinstance(plan, EmbeddingPlan) else "passages"
+    return FaultContext(model=plan.model, prompt_tokens=plan.usage.prompt_tokens, prompt_param=param)
+
+
+def fault_for(
+    settings: Settings,
+    seed: int,
+    sequence_number: int,
+    plan: ResponsePlan | None = None,
+    *,
+    forced: FaultKind | None = None,
+) -> InjectedFault | None:
+    """Whether valid inference request `sequence_number` fails, and how (SPEC section 9).
+
+    `forced` (the request's `X-Mock-Fault`) wins over the draw.
+    """
+    if forced is not None:
+        return fault_of_kind(
+            forced,
+            sequence_number,
+            cause=FORCED_CAUSE,
+            position=_fault_position(seed, sequence_number),
+            delay_s=settings.fault_delay_seconds,
+            context=fault_context(plan),
+        )
     if not faults_enabled(settings):
         return None
-    return draw_fault(seed, sequence_number, settings.error_rate)
+    return draw_fault(
+        seed,
+        sequence_number,
+        settings.error_rate,
+        fault_mix(settings.fault_mix),
+        delay_s=settings.fault_delay_seconds,
+        context=fault_context(plan),
+    )
+
+
+def admitted_schedule(
+    plan: GenerationPlan, shape: LatencyShape, *, in_flight: int, seed: int, sequence_number: int
+) -> Schedule:
+    """The schedule with every term of the shape: load (`in_flight`, itself included) and jitter.
+
+    The jitter is drawn from (seed, n, the prompt's digest), so a seeded run gives each
+    request number the same latencies whatever the worker count.
+    """
+    jitter_digest = digest_texts(
+        (str(seed), str(sequence_number), plan.prompt_digest.hex()), person=b"jitter"
+    )
+    return shaped_schedule(
+        shape,
+        input_tokens=shape_input_tokens(plan.choices),
+        output_tokens=plan.event_count,
+        in_flight=in_flight,
+        jitter_digest=jitter_digest,
+    )

@@ -10,11 +10,24 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from mockcore.faults.mix import DEFAULT_FAULT_MIX, parse_fault_mix
+
 GpuModelId = Literal["rtx6000", "a100", "h100", "h100-sxm", "h200", "b200", "gb200"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 GPU_MODEL_IDS: tuple[str, ...] = ("rtx6000", "a100", "h100", "h100-sxm", "h200", "b200", "gb200")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# What `--fast` sets to 0, as the reference server's fast mode does.
+FAST_ZEROED: tuple[str, ...] = (
+    "ttft",
+    "itl",
+    "embedding_base_latency",
+    "embedding_per_input_latency",
+    "ranking_base_latency",
+    "ranking_per_passage_latency",
+    "image_retrieval_base_latency",
+    "image_retrieval_per_image_latency",
+)
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -25,10 +38,79 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     workers: Annotated[int, msgspec.Meta(ge=1, le=32, description="worker processes")] = 1
     ttft: Annotated[float, msgspec.Meta(ge=0, description="time to first token, milliseconds")] = 20.0
     itl: Annotated[float, msgspec.Meta(ge=0, description="inter-token latency, milliseconds")] = 5.0
+    ttft_per_isl_token_ms: Annotated[
+        float, msgspec.Meta(ge=0, description="TTFT added per prompt token, milliseconds (prefill cost)")
+    ] = 0.0
+    ttft_concurrency_quad_ms: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0, description="TTFT added per (requests in flight, server-wide) squared, milliseconds"
+        ),
+    ] = 0.0
+    itl_per_osl_token_ms: Annotated[
+        float, msgspec.Meta(ge=0, description="ITL added per planned output token, milliseconds")
+    ] = 0.0
+    itl_concurrency_lin_ms: Annotated[
+        float, msgspec.Meta(ge=0, description="ITL added per request in flight (server-wide), milliseconds")
+    ] = 0.0
+    ttft_jitter_cv: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0, le=10, description="coefficient of variation of a log-normal TTFT factor (mean 1)"
+        ),
+    ] = 0.0
+    itl_jitter_cv: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0, le=10, description="coefficient of variation of a log-normal factor on each ITL gap"
+        ),
+    ] = 0.0
+    fast: Annotated[
+        bool, msgspec.Meta(description="every latency 0: TTFT, ITL and the retrieval latencies")
+    ] = False
+    embedding_base_latency: (
+        Annotated[float, msgspec.Meta(ge=0, description="embeddings answer after this, milliseconds")] | None
+    ) = None
+    embedding_per_input_latency: (
+        Annotated[float, msgspec.Meta(ge=0, description="embedding latency added per input, milliseconds")]
+        | None
+    ) = None
+    ranking_base_latency: (
+        Annotated[float, msgspec.Meta(ge=0, description="ranking answers after this, milliseconds")] | None
+    ) = None
+    ranking_per_passage_latency: (
+        Annotated[float, msgspec.Meta(ge=0, description="ranking latency added per passage, milliseconds")]
+        | None
+    ) = None
+    image_retrieval_base_latency: Annotated[
+        float, msgspec.Meta(ge=0, description="image retrieval base latency, milliseconds")
+    ] = 10.0
+    image_retrieval_per_image_latency: Annotated[
+        float, msgspec.Meta(ge=0, description="image retrieval latency added per image, milliseconds")
+    ] = 5.0
     error_rate: Annotated[
         float, msgspec.Meta(ge=0, le=100, description="percentage of inference requests that fail")
     ] = 0.0
-    random_seed: Annotated[int | None, msgspec.Meta(description="seed of the fault sequence")] = None
+    random_seed: Annotated[int | None, msgspec.Meta(description="seed of the fault sequence and of the latency jitter")] = None
+    fault_mix: Annotated[
+        str, msgspec.Meta(min_length=1, description="weights of the fault kinds, as kind=weight,...")
+    ] = DEFAULT_FAULT_MIX
+    fault_delay_seconds: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0, le=600, description="how long a stall or slow_headers fault holds the answer, seconds"
+        ),
+    ] = 2.0
+    control_headers: Annotated[
+        bool, msgspec.Meta(description="honour the X-Mock-* request headers (per-request faults and timing)")
+    ] = True
+    admin_key: (
+        Annotated[
+            str,
+            msgspec.Meta(min_length=1, description="enable /admin/config, guarded by `X-Admin-Key: <key>`"),
+        ]
+        | None
+    ) = None
     log_level: Annotated[LogLevel, msgspec.Meta(description="log level")] = "INFO"
     verbose: Annotated[bool, msgspec.Meta(description="DEBUG logging (overrides --log-level)")] = False
     access_logs: Annotated[bool, msgspec.Meta(description="one structured log line per request")] = False
@@ -41,16 +123,48 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         str, msgspec.Meta(min_length=1, description="Hostname label of the DCGM metrics")
     ] = "localhost"
     dcgm_seed: Annotated[int | None, msgspec.Meta(description="seed of GPU ids, offsets and noise")] = None
-    served_model_name: Annotated[
+    dcgm_auto_load: Annotated[
+        bool, msgspec.Meta(description="GPU load follows the traffic (off: --dcgm-initial-load throughout)")
+    ] = True
+    dcgm_min_throughput: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1, le=100_000, description="tokens/s below which throughput never counts as full load"
+        ),
+    ] = 100
+    dcgm_window_sec: Annotated[
+        float,
+        msgspec.Meta(ge=0.1, le=60, description="window the token throughput is measured over, seconds"),
+    ] = 1.0
+    default_model: Annotated[
         str,
-        msgspec.Meta(min_length=1, description="model name the engine metrics (/metrics) are labelled with"),
+        msgspec.Meta(
+            min_length=1, description="model /v1/models lists and the engine metrics are labelled with"
+        ),
     ] = "mock-model"
+    disable_models_endpoint: Annotated[bool, msgspec.Meta(description="/v1/models answers 404")] = False
+    models_ready_delay_seconds: Annotated[
+        float, msgspec.Meta(ge=0, description="/v1/models lists no model for this long after start, seconds")
+    ] = 0.0
+    inference_ready_delay_seconds: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="inference routes answer 503 for this long after start, seconds"),
+    ] = 0.0
+    no_tokenizer: Annotated[
+        bool, msgspec.Meta(description="accepted for the reference's command line; the tokenizer never loads")
+    ] = False
     api_key: (
         Annotated[
-            str, msgspec.Meta(min_length=1, description="require `Authorization: Bearer <key>` on /v1 routes")
+            str, msgspec.Meta(min_length=1, description="require the key on the inference and /v1 routes")
         ]
         | None
     ) = None
+    auth_header_name: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1, description="header that carries the --api-key (value: key or Bearer key)"
+        ),
+    ] = "Authorization"
     max_request_bytes: Annotated[
         int, msgspec.Meta(ge=1024, le=1 << 30, description="largest request body, bytes (413 above)")
     ] = 10 * 1024 * 1024
@@ -80,6 +194,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         msgspec.Meta(ge=1, le=60, description="seconds a connection may take to send its request headers"),
     ] = 30.0
 
+    def __post_init__(self) -> None:
+        """Check the fault mix; `--fast` zeroes every latency, as the reference server does."""
+        parse_fault_mix(self.fault_mix)
+        if self.fast:
+            for name in FAST_ZEROED:
+                msgspec.structs.force_setattr(self, name, 0.0)
+
     @property
     def effective_log_level(self) -> LogLevel:
         """`--verbose` wins over `--log-level`, as the seed document says."""
@@ -95,16 +216,18 @@ def settings_from_mapping(values: dict[str, Any]) -> Settings:
 
 
 REDACTED = "<redacted>"
+SECRET_FIELDS = ("api_key", "admin_key")
 
 
 def settings_as_config(settings: Settings) -> dict[str, Any]:
     """The settings as plain JSON-ready values, as `/health`, `/` and the logs show them.
 
-    The API key is a secret: it shows as "<redacted>" when set, never as itself.
+    The API and admin keys are secrets: they show as "<redacted>" when set, never as themselves.
     """
     config: dict[str, Any] = msgspec.to_builtins(settings)
-    if settings.api_key is not None:
-        config["api_key"] = REDACTED
+    for secret in SECRET_FIELDS:
+        if config[secret] is not None:
+            config[secret] = REDACTED
     return config
 
 

@@ -23,10 +23,11 @@ _LOGGER = logging.getLogger("mockhttp.access")
 class AccessRecord:
     """What a handler knows and the middleware does not."""
 
-    __slots__ = ("tokens",)
+    __slots__ = ("fault", "tokens")
 
     def __init__(self) -> None:
         self.tokens = 0
+        self.fault: str | None = None
 
 
 def access_record(scope: RawScope) -> AccessRecord | None:
@@ -64,6 +65,7 @@ def access_log_middleware(app: RawASGIApp) -> RawASGIApp:
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                     "tokens": record.tokens,
+                    **({"fault": record.fault} if record.fault is not None else {}),
                 },
             )
 

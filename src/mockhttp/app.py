@@ -25,6 +25,7 @@ from mockhttp.shared_state import (
     SharedLoadTracker,
     SharedMetricsStore,
     SharedSequence,
+    SharedSettingsSource,
     SharedStateFile,
 )
 
@@ -33,6 +34,7 @@ SETTINGS_ENV = "MOCK_SERVER_SETTINGS_JSON"
 STATE_FILE_ENV = "MOCK_SERVER_STATE_FILE"
 FAULT_SEED_ENV = "MOCK_SERVER_FAULT_SEED"
 GPU_SEED_ENV = "MOCK_SERVER_GPU_SEED"
+STARTED_AT_ENV = "MOCK_SERVER_STARTED_AT"
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> RawASGIApp:
@@ -83,6 +85,8 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
         control=SharedControlLog(state),
         fault_seed=int(environ.get(FAULT_SEED_ENV, local.fault_seed)),
         gpu_seed=int(environ.get(GPU_SEED_ENV, local.gpu_seed)),
+        started_at_unix=float(environ.get(STARTED_AT_ENV, local.started_at_unix)),
+        live_source=SharedSettingsSource(state, settings),
     )
 
 

@@ -8,14 +8,20 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+
+import msgspec
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
+from mockcore.faults import RETRY_AFTER_S, InjectedFault
 from mockcore.metrics.outcome import answer_outcome, stream_outcome
+from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan
+from mockcore.planner import latency_shape
 from mockcore.requests import Route
-from mockcore.service import faults_enabled
+from mockcore.service import admitted_schedule, needs_sequence_number
+from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord
 from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.pacing import StreamProgress, send_paced, sleep_until
@@ -25,13 +31,11 @@ from mockhttp.services import Services
 
 _LOGGER = logging.getLogger("mockhttp")
 _ID_PREFIX = {"chat": "chatcmpl-", "completions": "cmpl-"}
-
-
-RETRY_AFTER_S = 1
+_BROKEN_ANSWERS = frozenset({"abort", "truncate"})
 
 
 class RejectedError(Exception):
-    """The request ends in an error envelope (400, 429 or an injected 500)."""
+    """The request ends in an error envelope (400, 429, 503 or an injected error fault)."""
 
     def __init__(
         self,
@@ -48,12 +52,24 @@ class RejectedError(Exception):
         self.stream = stream
 
 
+class InjectedAbort(BaseException):
+    """Raised out of the ASGI app so that the server drops the connection mid-answer.
+
+    A BaseException, so that no `except Exception` on the way turns it into a 500 envelope.
+    """
+
+
+def fault_headers(fault: InjectedFault) -> tuple[tuple[bytes, bytes], ...]:
+    """The fault's extra response headers, as ASGI wants them."""
+    return tuple((name.encode(), value.encode()) for name, value in fault.headers)
+
+
 class InferenceService:
     """Plans requests and paces their responses for one app instance."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
-        self._settings = services.settings
+        self._live = services.live
         self._clock = services.clock
         self._faults_injected = 0
         self._open_streams = 0
@@ -61,44 +77,92 @@ class InferenceService:
         # OS avoids a system call per request (uuid4 reads os.urandom each time).
         self._ids = random.Random()  # noqa: S311
         self._metrics = services.metrics.recorder
+        self._adopt(services.settings)
+
+    def _adopt(self, settings: Settings) -> None:
+        """Serve with `settings` from now on (at start, and after `PATCH /admin/config`)."""
+        self._settings = settings
+        shape = latency_shape(settings)
+        self._shape = shape
+        # The planner adds the prompt and output terms; a shape without them plans faster.
+        self._planning_shape = (
+            shape if shape.ttft_per_isl_token_ms > 0 or shape.itl_per_osl_token_ms > 0 else None
+        )
+        self._retimed_at_admission = shape.jittered or shape.load_dependent
+        self._draws_sequence_number = needs_sequence_number(settings)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock deadlines are kept on."""
+        return self._clock
 
     @property
     def open_streams(self) -> int:
         """Streams of this worker admitted and not yet released."""
         return self._open_streams
 
-    def admit(self, route: Route, body: bytes) -> ResponsePlan:
+    def admit(
+        self, route: Route, body: bytes, overrides: RequestOverrides = NO_OVERRIDES
+    ) -> tuple[ResponsePlan, InjectedFault | None]:
         """Validate, plan, check capacity, draw the sequence number and the fault.
 
+        Returns the plan and a transport fault to break its answer with, if one struck.
         Raises `RejectedError`. Neither a 400 nor a 429 draws a sequence number, so they do
         not shift the fault sequence. A streaming plan holds one of this worker's stream
         slots until `release_stream` is called.
         """
+        settings = self._live.current()
+        if settings is not self._settings:
+            self._adopt(settings)
         try:
-            plan = plan_request(route, body, self._settings)
+            plan = plan_request(route, body, settings, shape=self._planning_shape, overrides=overrides)
         except RequestError as error:
             raise RejectedError(400, invalid_request_info(error)) from None
         streaming = isinstance(plan, GenerationPlan) and plan.stream
         if streaming:
             self._reserve_stream()
-        if not faults_enabled(self._settings):
-            return plan
+        retime = (
+            self._retimed_at_admission and isinstance(plan, GenerationPlan) and not overrides.timing_forced
+        )
+        if not self._draws_sequence_number and overrides.fault is None:
+            if retime:
+                plan = self._retimed(plan, 0)
+            return plan, None
         # The shared sequence costs a cross-process lock: only draw it when n matters.
         sequence_number = self._services.sequence.next_sequence_number()
-        fault = fault_for(self._settings, self._services.fault_seed, sequence_number)
+        fault = fault_for(settings, self._services.fault_seed, sequence_number, plan, forced=overrides.fault)
         if fault is not None:
-            if streaming:
-                self.release_stream()
-            self._faults_injected += 1
-            self._metrics.fault_injected()
-            _LOGGER.warning(
-                "injected fault on request %d (%d injected by this worker)",
-                sequence_number,
-                self._faults_injected,
-            )
-            info = ErrorInfo(message=fault.message, type=fault.type, param=None, code=fault.code)
-            raise RejectedError(fault.status_code, info, stream=streaming)
-        return plan
+            self._count_fault(fault)
+            if not fault.is_transport:
+                if streaming:
+                    self.release_stream()
+                info = ErrorInfo(message=fault.message, type=fault.type, param=fault.param, code=fault.code)
+                raise RejectedError(fault.status_code, info, fault_headers(fault), stream=streaming)
+        if retime:
+            plan = self._retimed(plan, sequence_number)
+        return plan, fault
+
+    def _retimed(self, plan: ResponsePlan, sequence_number: int) -> ResponsePlan:
+        assert isinstance(plan, GenerationPlan)  # noqa: S101 - callers check
+        in_flight = self._services.load.in_flight() + 1 if self._shape.load_dependent else 0
+        schedule = admitted_schedule(
+            plan,
+            self._shape,
+            in_flight=in_flight,
+            seed=self._services.fault_seed,
+            sequence_number=sequence_number,
+        )
+        return msgspec.structs.replace(plan, schedule=schedule)
+
+    def _count_fault(self, fault: InjectedFault) -> None:
+        self._faults_injected += 1
+        self._metrics.fault_injected(fault.kind)
+        _LOGGER.warning(
+            "injected %s fault on request %d (%d injected by this worker)",
+            fault.kind,
+            fault.sequence_number,
+            self._faults_injected,
+        )
 
     def _reserve_stream(self) -> None:
         limit = self._settings.max_concurrent_streams
@@ -121,9 +185,19 @@ class InferenceService:
         self._open_streams -= 1
 
     async def complete(
-        self, plan: ResponsePlan, t0: float, request: RequestFacts, record: AccessRecord | None = None
+        self,
+        plan: ResponsePlan,
+        t0: float,
+        request: RequestFacts,
+        *,
+        record: AccessRecord | None = None,
+        fault: InjectedFault | None = None,
     ) -> bytes:
-        """The whole JSON body, released at the plan's response deadline."""
+        """The whole JSON body, released at the plan's response deadline.
+
+        A `stall` or `slow_headers` fault holds it `delay_s` longer; after an `abort` or a
+        `truncate` the caller breaks the answer (the body is still returned, to cut).
+        """
         load = self._services.load
         metrics = self._metrics
         kv_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens
@@ -132,8 +206,9 @@ class InferenceService:
         tokens = 0
         body = b""
         now = t0
+        delay_s = fault.delay_s if fault is not None else 0.0
         try:
-            now = await sleep_until(t0 + plan.response_offset_s, self._clock, asyncio.sleep)
+            now = await sleep_until(t0 + plan.response_offset_s + delay_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
                 body = generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
@@ -143,11 +218,13 @@ class InferenceService:
                 body = ranking_body(plan)
             return body
         finally:
-            load.request_finished(tokens)
-            outcome = answer_outcome(plan, now - t0, answered=bool(body))
-            metrics.request_finished(outcome, kv_tokens, request, len(body))
+            broken = fault is not None and fault.kind in _BROKEN_ANSWERS
+            load.request_finished(0 if broken else tokens)
+            outcome = answer_outcome(plan, now - t0, answered=bool(body) and not broken)
+            metrics.request_finished(outcome, kv_tokens, request, 0 if broken else len(body))
             if record is not None:
-                record.tokens = tokens
+                record.tokens = 0 if broken else tokens
+                record.fault = fault.kind if fault is not None else None
 
     async def stream(
         self,
@@ -155,12 +232,18 @@ class InferenceService:
         t0: float,
         send_chunk: Callable[[bytes], Awaitable[None]],
         request: RequestFacts,
+        *,
         record: AccessRecord | None = None,
+        fault: InjectedFault | None = None,
     ) -> None:
         """Send the SSE frames through `send_chunk`, each at t0 + TTFT + k * ITL or later.
 
         Cancelling the call (the client left) stops it at once; the tokens counted are those
-        handed to the transport.
+        handed to the transport. A transport fault breaks the stream after its k-th token
+        event: `abort` drops the connection when event k is due (raises `InjectedAbort`),
+        `truncate` ends the stream cleanly without the rest, the usage and `[DONE]`, `stall`
+        sends nothing for `delay_s` and then goes on, `slow_headers` shifts everything by
+        `delay_s` (the caller holds the status line).
         """
         load = self._services.load
         metrics = self._metrics
@@ -169,17 +252,22 @@ class InferenceService:
         load.request_started()
         metrics.request_started(kv_tokens, stream=True)
         progress = StreamProgress(usage.completion_tokens, metrics.observe_gap)
-        schedule = plan.schedule
-        events = (
-            (schedule.event_offset_s(index), frame)
-            for index, frame in stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
-        )
+        offset_of = plan.schedule.event_offsets()
+        frames = stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
+        if fault is None:
+            events: Iterator[tuple[float, bytes]] = ((offset_of(index), frame) for index, frame in frames)
+        else:
+            events = _faulted_events(frames, offset_of, fault, plan.event_count)
         finished = False
         try:
             await send_paced(
                 events, t0, clock=self._clock, sleep=asyncio.sleep, send_chunk=send_chunk, progress=progress
             )
-            finished = True
+            if fault is not None and fault.kind == "abort":
+                strike = fault.strike_after(plan.event_count)
+                await sleep_until(t0 + offset_of(strike), self._clock, asyncio.sleep)
+                raise InjectedAbort
+            finished = fault is None or fault.kind not in _BROKEN_ANSWERS
         finally:
             tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
@@ -194,3 +282,22 @@ class InferenceService:
             metrics.request_finished(outcome, kv_tokens, request, progress.bytes_sent)
             if record is not None:
                 record.tokens = tokens
+                record.fault = fault.kind if fault is not None else None
+
+
+def _faulted_events(
+    frames: Iterator[tuple[int, bytes]],
+    offset_of: Callable[[int], float],
+    fault: InjectedFault,
+    event_count: int,
+) -> Iterator[tuple[float, bytes]]:
+    """The stream's events as the transport fault shapes them (see `InferenceService.stream`)."""
+    strike = fault.strike_after(event_count)
+    kind = fault.kind
+    for index, frame in frames:
+        if kind in _BROKEN_ANSWERS and index >= strike:
+            return
+        offset = offset_of(index)
+        if kind == "slow_headers" or (kind == "stall" and index >= strike):
+            offset += fault.delay_s
+        yield offset, frame

@@ -10,19 +10,24 @@ stay registered with Litestar for every path the fast path does not take.
 import asyncio
 import contextlib
 import hmac
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 
-from mockcore import ErrorInfo, GenerationPlan
+from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan
+from mockcore.errors import invalid_request_info
+from mockcore.faults import InjectedFault
 from mockcore.metrics import LAYOUT
+from mockcore.overrides import CONTROL_HEADER_PREFIX, NO_OVERRIDES, RequestOverrides, parse_overrides
 from mockcore.requests import Route
 from mockcore.settings import Settings
-from mockhttp.access_log import access_record
-from mockhttp.inference import InferenceService, RejectedError
+from mockhttp.access_log import AccessRecord, access_record
+from mockhttp.inference import InferenceService, InjectedAbort, RejectedError
 from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
+from mockhttp.pacing import sleep_until
 from mockhttp.render_json import error_body
 
 Scope = MutableMapping[str, Any]
@@ -99,15 +104,23 @@ async def _cancel_on_disconnect(receive: Receive, stream_task: asyncio.Task[Any]
 
 
 async def _stream(
-    send: Send, receive: Receive, run: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
+    send: Send,
+    receive: Receive,
+    run: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]],
+    hold_headers: Callable[[], Awaitable[float]] | None = None,
 ) -> None:
-    """Start the SSE response and run the paced stream; stop at once on disconnect."""
+    """Start the SSE response and run the paced stream; stop at once on disconnect.
+
+    `hold_headers` (a `slow_headers` fault) is awaited before the status line goes out.
+    """
+    task = asyncio.current_task()
+    assert task is not None  # noqa: S101 - always inside a task under ASGI
+    if hold_headers is not None:
+        await hold_headers()
     try:
         await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
     except OSError:
         return
-    task = asyncio.current_task()
-    assert task is not None  # noqa: S101 - always inside a task under ASGI
 
     def send_chunk(chunk: bytes) -> Awaitable[None]:
         return send({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -128,95 +141,180 @@ async def _stream(
             await watcher
 
 
-def _bearer_token(scope: Scope) -> bytes | None:
+def _presented_key(scope: Scope, header_name: bytes) -> bytes | None:
+    """The key in header `header_name` (lower case): its value, or what follows `Bearer `."""
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = bytes(value).partition(b" ")
-            return token.strip() if scheme.lower() == b"bearer" else None
+        if name == header_name:
+            presented = bytes(value).strip()
+            scheme, _, token = presented.partition(b" ")
+            return token.strip() if scheme.lower() == b"bearer" else presented
     return None
 
 
-def api_key_error(scope: Scope, api_key: bytes | None) -> ErrorInfo | None:
-    """None when the request may pass: no key configured, or the right bearer token."""
-    if api_key is None:
-        return None
-    token = _bearer_token(scope)
-    if token is not None and hmac.compare_digest(token, api_key):
-        return None
-    message = (
-        "You didn't provide an API key. Send it as `Authorization: Bearer <key>`."
-        if token is None
-        else "Incorrect API key provided."
+class ApiKeyCheck:
+    """`--api-key` on the header `--auth-header-name`: the key itself or `Bearer <key>`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._key = settings.api_key.encode() if settings.api_key is not None else None
+        self._header = settings.auth_header_name.lower().encode("latin-1")
+        self._display = settings.auth_header_name
+
+    def error(self, scope: Scope) -> ErrorInfo | None:
+        """None when the request may pass: no key configured, or the right key."""
+        if self._key is None:
+            return None
+        token = _presented_key(scope, self._header)
+        if token is not None and hmac.compare_digest(token, self._key):
+            return None
+        message = (
+            f"You didn't provide an API key. Send it as `{self._display}: Bearer <key>`."
+            if token is None
+            else "Incorrect API key provided."
+        )
+        return ErrorInfo(message=message, type="invalid_request_error", param=None, code="invalid_api_key")
+
+
+def request_overrides(scope: Scope, max_output_tokens: int) -> RequestOverrides:
+    """The request's `X-Mock-*` headers; raises `RequestError` on a malformed one."""
+    prefix = CONTROL_HEADER_PREFIX.encode()
+    found = {
+        bytes(name).decode("latin-1"): bytes(value).decode("latin-1")
+        for name, value in scope["headers"]
+        if name[:7] == prefix
+    }
+    return parse_overrides(found, max_output_tokens) if found else NO_OVERRIDES
+
+
+def not_ready_error(ready_in_s: float) -> tuple[ErrorInfo, tuple[tuple[bytes, bytes], ...]]:
+    """The 503 of an inference route before `--inference-ready-delay-seconds` has passed."""
+    wait_s = max(1, math.ceil(ready_in_s))
+    info = ErrorInfo(
+        message=f"The model is still loading; inference is ready in {ready_in_s:.1f} s "
+        "(--inference-ready-delay-seconds).",
+        type="server_error",
+        param=None,
+        code="model_not_ready",
     )
-    return ErrorInfo(message=message, type="invalid_request_error", param=None, code="invalid_api_key")
+    return info, ((b"retry-after", str(wait_s).encode()),)
+
+
+async def _send_broken(send: Send, body: bytes, fault: InjectedFault) -> None:
+    """Break a non-streaming answer: headers only (`abort`) or part of the body (`truncate`)."""
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    cut = min(len(body) - 1, max(1, math.floor(fault.position * len(body)))) if fault.kind == "truncate" else 0
+    # At least one body message: a server may hold the status line until the body starts,
+    # and answer 500 itself if the app fails before.
+    await send({"type": "http.response.body", "body": body[:cut], "more_body": True})
+    await asyncio.sleep(0)
+    raise InjectedAbort
+
+
+async def _answer(
+    send: Send,
+    receive: Receive,
+    inference: InferenceService,
+    admitted: tuple[ResponsePlan, InjectedFault | None],
+    *,
+    t0: float,
+    facts: RequestFacts,
+    record: AccessRecord | None,
+) -> None:
+    """Send the admitted plan: paced JSON or SSE, broken as its transport fault says."""
+    plan, fault = admitted
+    if isinstance(plan, GenerationPlan) and plan.stream:
+        hold = None
+        if fault is not None and fault.kind == "slow_headers":
+            delay_s = fault.delay_s
+            clock = inference.clock
+
+            def hold() -> Awaitable[float]:
+                return sleep_until(t0 + delay_s, clock, asyncio.sleep)
+
+        try:
+            await _stream(
+                send,
+                receive,
+                lambda send_chunk: inference.stream(plan, t0, send_chunk, facts, record=record, fault=fault),
+                hold,
+            )
+        finally:
+            inference.release_stream()
+        return
+    body = await inference.complete(plan, t0, facts, record=record, fault=fault)
+    if fault is not None and fault.kind in {"abort", "truncate"}:
+        await _send_broken(send, body, fault)
+    await send_bytes(send, 200, body)
 
 
 def inference_endpoint(
     route: Route,
     inference: InferenceService,
-    clock: Callable[[], float],
     settings: Settings,
     metrics: MetricsRecorder,
+    *,
+    ready_at: float = -math.inf,
 ) -> RawEndpoint:
-    """The raw ASGI callable of one inference route (see `mockhttp.fast_path`)."""
+    """The raw ASGI callable of one inference route (see `mockhttp.fast_path`).
+
+    Until `ready_at` on the inference clock, the route answers 503
+    (`--inference-ready-delay-seconds`).
+    """
     path = ROUTE_PATHS[route]
+    clock = inference.clock
     max_body_bytes = settings.max_request_bytes
-    api_key = settings.api_key.encode() if settings.api_key is not None else None
+    api_key = ApiKeyCheck(settings)
+    control_headers = settings.control_headers
+    max_output_tokens = settings.max_output_tokens
     ok_cells = {stream: LAYOUT.request_cell(route, stream, 200) for stream in (False, True)}
 
-    async def refuse(
-        send: Send,
-        status: int,
-        info: ErrorInfo,
-        headers: tuple[tuple[bytes, bytes], ...] = (),
-        *,
-        stream: bool = False,
-        body_bytes: int = 0,
-    ) -> None:
-        body = error_body(info)
-        metrics.answered(route, stream, status, body_bytes, len(body))
-        await send_bytes(send, status, body, [*_JSON_HEADERS, *headers])
+    async def refuse(send: Send, rejected: RejectedError, body_bytes: int = 0) -> None:
+        body = error_body(rejected.info)
+        metrics.answered(route, rejected.stream, rejected.status_code, body_bytes, len(body))
+        await send_bytes(send, rejected.status_code, body, [*_JSON_HEADERS, *rejected.headers])
+
+    def gate(scope: Scope, t0: float) -> RejectedError | None:
+        """What refuses the request before its body is read: method, key, readiness."""
+        if scope["method"] != "POST":
+            message = f"Method {scope['method']} is not allowed on {path}."
+            return RejectedError(405, _invalid_request(message), ((b"allow", b"POST"),))
+        unauthorized = api_key.error(scope)
+        if unauthorized is not None:
+            return RejectedError(401, unauthorized)
+        if t0 < ready_at:
+            info, retry = not_ready_error(ready_at - t0)
+            return RejectedError(503, info, retry)
+        return None
+
+    def overrides_of(scope: Scope) -> RequestOverrides:
+        if not control_headers:
+            return NO_OVERRIDES
+        try:
+            return request_overrides(scope, max_output_tokens)
+        except RequestError as error:
+            raise RejectedError(400, invalid_request_info(error)) from None
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = clock()  # on arrival, before the body is read: SPEC section 11
-        if scope["method"] != "POST":
-            message = f"Method {scope['method']} is not allowed on {path}."
-            await refuse(send, 405, _invalid_request(message), ((b"allow", b"POST"),))
-            return
-        unauthorized = api_key_error(scope, api_key)
-        if unauthorized is not None:
-            await refuse(send, 401, unauthorized)
+        refusal = gate(scope, t0)
+        if refusal is not None:
+            await refuse(send, refusal)
             return
         try:
             body = await _read_body(receive, max_body_bytes)
         except _BodyTooLargeError:
             message = f"The request body exceeds {max_body_bytes} bytes (--max-request-bytes)."
-            await refuse(send, 413, _invalid_request(message))
+            await refuse(send, RejectedError(413, _invalid_request(message)))
             return
         try:
-            plan = inference.admit(route, body)
+            admitted = inference.admit(route, body, overrides_of(scope))
         except RejectedError as rejected:
-            await refuse(
-                send,
-                rejected.status_code,
-                rejected.info,
-                rejected.headers,
-                stream=rejected.stream,
-                body_bytes=len(body),
-            )
+            await refuse(send, rejected, len(body))
             return
-        record = access_record(scope)
+        plan = admitted[0]
         streaming = isinstance(plan, GenerationPlan) and plan.stream
         facts = RequestFacts(streaming, len(body), ok_cells[streaming])
-        if isinstance(plan, GenerationPlan) and plan.stream:
-            try:
-                await _stream(
-                    send, receive, lambda send_chunk: inference.stream(plan, t0, send_chunk, facts, record)
-                )
-            finally:
-                inference.release_stream()
-            return
-        await send_bytes(send, 200, await inference.complete(plan, t0, facts, record))
+        await _answer(send, receive, inference, admitted, t0=t0, facts=facts, record=access_record(scope))
 
     endpoint.__name__ = f"{route}_endpoint"
     endpoint.__doc__ = f"POST {path}"

@@ -3,9 +3,12 @@
 import itertools
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import Any
 
 from mockcore.control import CONTROL_EVENTS_KEPT, ControlEvent, ControlKind, ControlReport, control_report
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockcore.settings import Settings
+from mockcore.tuning import tuned
 from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
 
@@ -38,6 +41,10 @@ class LocalLoadTracker:
         self._in_flight -= 1
         self._tokens += tokens_emitted
         self._served += 1
+
+    def in_flight(self) -> int:
+        """Requests in flight now."""
+        return self._in_flight
 
     def snapshot(self) -> LoadSnapshot:
         """Current totals."""
@@ -96,3 +103,19 @@ class LocalControlLog:
     def report(self) -> ControlReport:
         """Counts and the newest calls."""
         return control_report(self._total, dict(self._counts), self._events)
+
+
+class LocalSettingsSource:
+    """The settings of this process; a change is a new frozen Settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def current(self) -> Settings:
+        """The settings in effect."""
+        return self._settings
+
+    def update(self, changes: dict[str, Any]) -> Settings:
+        """Validate and apply `changes`."""
+        self._settings = tuned(self._settings, changes)
+        return self._settings

@@ -61,7 +61,7 @@ def build_metrics_handlers(services: Services) -> list[HTTPRouteHandler]:
     """The route handlers of every metrics path."""
     store = services.metrics
     settings = services.settings
-    model = settings.served_model_name
+    model = settings.default_model
     throughput = GenerationThroughput(services.clock)
 
     def prometheus(families: list[Family], *, rust: bool = False) -> Response[bytes]:

@@ -13,9 +13,9 @@ import asyncio
 from array import array
 from bisect import bisect_left
 
+from mockcore.faults import FaultKind
 from mockcore.metrics import LAYOUT, MetricsLayout, RequestOutcome, observations
 
-INJECTED_FAULT_KIND = "server_error"
 PUBLISH_INTERVAL_S = 0.05
 _KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo stays small
 
@@ -137,7 +137,7 @@ class MetricsRecorder:
         counts[self._response_bytes_cell] += response_bytes
         self._changed()
 
-    def fault_injected(self, kind: str = INJECTED_FAULT_KIND) -> None:
+    def fault_injected(self, kind: FaultKind) -> None:
         """Count one injected fault."""
         self._counts[self._layout.fault_cell[kind]] += 1
         self._changed()

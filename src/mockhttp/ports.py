@@ -6,13 +6,14 @@ user sees one server.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 if TYPE_CHECKING:
     from mockcore.control import ControlEvent, ControlKind, ControlReport
     from mockcore.metrics import MetricsSnapshot
+    from mockcore.settings import Settings
     from mockhttp.metrics_recorder import MetricsRecorder
 
 
@@ -47,6 +48,10 @@ class LoadTracker(Protocol):
         """The totals across all workers."""
         ...
 
+    def in_flight(self) -> int:
+        """Requests in flight on the whole server now (cheaper than a snapshot)."""
+        ...
+
 
 class BlobStore(Protocol):
     """Per-instance opaque state (the GPU physics), changed atomically across workers."""
@@ -78,4 +83,19 @@ class ControlLog(Protocol):
 
     def report(self) -> "ControlReport":
         """Counts by kind and the newest calls, in order."""
+        ...
+
+
+class SettingsSource(Protocol):
+    """The settings in effect now: the start-up ones, changed by `PATCH /admin/config`.
+
+    Every worker sees a change on its next request (the version is one shared integer).
+    """
+
+    def current(self) -> "Settings":
+        """The settings to serve this request with."""
+        ...
+
+    def update(self, changes: dict[str, Any]) -> "Settings":
+        """Apply tunable `changes` for every worker; raises `RequestError` on a bad one."""
         ...

@@ -4,6 +4,8 @@ Handlers are built per app by `build_route_handlers`, closing over that app's se
 two apps in one process (a mounted one, say) never share state by accident.
 """
 
+import math
+import time
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -11,16 +13,18 @@ import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
 
+from mockcore.errors import ErrorInfo
 from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.settings import settings_as_config
+from mockhttp.admin_endpoints import build_admin_handlers
 from mockhttp.control_endpoints import build_control_handlers
 from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService
 from mockhttp.inference_endpoints import (
     ROUTE_PATHS,
+    ApiKeyCheck,
     RawEndpoint,
-    api_key_error,
     inference_endpoint,
     litestar_inference_route,
 )
@@ -44,22 +48,36 @@ def _json(content: bytes) -> Response[bytes]:
     return Response(content, media_type=MediaType.JSON)
 
 
+def ready_at(services: Services, delay_s: float) -> float:
+    """When, on the services' clock, `delay_s` after the server started will have passed."""
+    if delay_s <= 0:
+        return -math.inf
+    return services.clock() + (services.started_at_unix + delay_s - time.time())
+
+
 def build_inference_endpoints(services: Services) -> dict[str, RawEndpoint]:
     """The raw ASGI endpoint of each inference route, by path, sharing one inference service."""
     inference = InferenceService(services)
+    inference_ready_at = ready_at(services, services.settings.inference_ready_delay_seconds)
     return {
         path: inference_endpoint(
-            route, inference, services.clock, services.settings, services.metrics.recorder
+            route, inference, services.settings, services.metrics.recorder, ready_at=inference_ready_at
         )
         for route, path in ROUTE_PATHS.items()
     }
+
+
+def _model_ids(default_model: str) -> tuple[str, ...]:
+    """`--default-model` first, then the other advertised names."""
+    return (default_model, *(model_id for model_id in ADVERTISED_MODEL_IDS if model_id != default_model))
 
 
 def build_route_handlers(
     services: Services, inference_endpoints: dict[str, RawEndpoint]
 ) -> list[HTTPRouteHandler | ASGIRouteHandler]:
     """Every route of SPEC section 2; the inference routes are the given raw endpoints."""
-    config = settings_as_config(services.settings)
+    settings = services.settings
+    config = settings_as_config(settings)
     health_body = msgspec.json.encode({"status": "healthy", "config": config})
     root_body = msgspec.json.encode(
         {"message": "AIPerf Mock Server", "version": package_version(), "config": config}
@@ -67,20 +85,53 @@ def build_route_handlers(
     models_body = encode_json(
         ModelListBody(
             data=[
-                ModelCard(id=model_id, created=services.started_at_unix, owned_by=MODEL_OWNER)
-                for model_id in ADVERTISED_MODEL_IDS
+                ModelCard(id=model_id, created=int(services.started_at_unix), owned_by=MODEL_OWNER)
+                for model_id in _model_ids(settings.default_model)
             ]
         )
     )
-    api_key = services.settings.api_key.encode() if services.settings.api_key is not None else None
+    no_models_body = encode_json(ModelListBody(data=[]))
+    models_ready_at = ready_at(services, settings.models_ready_delay_seconds)
+    inference_ready_at = ready_at(services, settings.inference_ready_delay_seconds)
+    api_key = ApiKeyCheck(settings)
+    clock = services.clock
 
     @get("/v1/models")
     async def models(request: Request[Any, Any, Any]) -> Response[bytes]:
-        """The advertised models (every name is accepted)."""
-        unauthorized = api_key_error(request.scope, api_key)  # type: ignore[arg-type]
+        """The advertised models (every name is accepted); none while the models load."""
+        unauthorized = api_key.error(request.scope)  # type: ignore[arg-type]
         if unauthorized is not None:
             return error_response(401, unauthorized)
-        return _json(models_body)
+        if settings.disable_models_endpoint:
+            info = ErrorInfo(
+                message="Unknown route: GET /v1/models (--disable-models-endpoint).",
+                type="invalid_request_error",
+                param=None,
+                code=None,
+            )
+            return error_response(404, info)
+        return _json(models_body if clock() >= models_ready_at else no_models_body)
+
+    @get("/health/ready")
+    async def health_ready() -> Response[bytes]:
+        """200 once inference and the model list are ready, else 503 saying how long to wait."""
+        now = clock()
+        waits = {
+            "inference_ready_in_s": max(0.0, inference_ready_at - now),
+            "models_ready_in_s": max(0.0, models_ready_at - now),
+        }
+        longest = max(waits.values())
+        if longest <= 0:
+            return _json(msgspec.json.encode({"status": "ready"}))
+        body = msgspec.json.encode(
+            {"status": "loading", **{name: round(wait, 3) for name, wait in waits.items()}}
+        )
+        return Response(
+            body,
+            status_code=503,
+            media_type=MediaType.JSON,
+            headers={"retry-after": str(max(1, math.ceil(longest)))},
+        )
 
     telemetry = GpuTelemetry(services)
 
@@ -121,6 +172,8 @@ def build_route_handlers(
         dcgm2_metrics,
         *build_metrics_handlers(services),
         *build_control_handlers(services),
+        *build_admin_handlers(services),
+        health_ready,
         openapi,
         health,
         root,

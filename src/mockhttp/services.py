@@ -15,8 +15,9 @@ from mockhttp.local_state import (
     LocalLoadTracker,
     LocalMetricsStore,
     LocalSequence,
+    LocalSettingsSource,
 )
-from mockhttp.ports import BlobStore, ControlLog, LoadTracker, MetricsStore, SequenceSource
+from mockhttp.ports import BlobStore, ControlLog, LoadTracker, MetricsStore, SequenceSource, SettingsSource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +25,9 @@ class Services:
     """Settings plus the ports.
 
     `fault_seed` is `--random-seed` and `gpu_seed` is `--dcgm-seed`, or seeds drawn once at
-    start (by the CLI for all workers together).
+    start (by the CLI for all workers together). `settings` are the start-up settings; `live`
+    has those in effect now (`PATCH /admin/config` changes them). `started_at_unix` is when
+    the server started (the CLI's clock for all workers), from which the readiness delays count.
     """
 
     settings: Settings
@@ -36,7 +39,19 @@ class Services:
     fault_seed: int = 0
     gpu_seed: int = 0
     clock: Callable[[], float] = time.monotonic
-    started_at_unix: int = field(default_factory=lambda: int(time.time()))
+    started_at_unix: float = field(default_factory=time.time)
+    live_source: SettingsSource | None = None
+
+    def __post_init__(self) -> None:
+        if self.live_source is None:
+            object.__setattr__(self, "live_source", LocalSettingsSource(self.settings))
+
+    @property
+    def live(self) -> SettingsSource:
+        """The settings in effect now (local ones unless the app was given a shared source)."""
+        source = self.live_source
+        assert source is not None  # noqa: S101 - set in __post_init__
+        return source
 
 
 def seed_or_fresh(seed: int | None) -> int:

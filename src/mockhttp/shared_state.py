@@ -15,6 +15,8 @@ Layout (little-endian):
         block i belongs to whichever worker holds slot i (a respawned worker adds to it)
     ... control calls: total (u64), a count per kind (u64 each), then a ring of the newest
         CONTROL_EVENTS_KEPT events (sequence u64, kind index u64, unix time f64)
+    ... live settings: version (u64), length (u32, padded to 8), then the JSON object of every
+        change made by `PATCH /admin/config` since start (at most TUNING_BLOB_BYTES)
 """
 
 import contextlib
@@ -25,6 +27,9 @@ import struct
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import msgspec
 
 from mockcore.control import (
     CONTROL_EVENTS_KEPT,
@@ -34,7 +39,10 @@ from mockcore.control import (
     ControlReport,
     control_report,
 )
+from mockcore.errors import RequestError
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockcore.settings import Settings
+from mockcore.tuning import tuned
 from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
 
@@ -54,7 +62,12 @@ _CONTROL_OFFSET = _METRICS_OFFSET + MAX_WORKER_SLOTS * LAYOUT.block_bytes
 _CONTROL_COUNTS = struct.Struct(f"<{1 + len(CONTROL_KINDS)}Q")
 _CONTROL_EVENT = struct.Struct("<QQd")
 _CONTROL_RING_OFFSET = _CONTROL_OFFSET + _CONTROL_COUNTS.size
-FILE_BYTES = _CONTROL_RING_OFFSET + CONTROL_EVENTS_KEPT * _CONTROL_EVENT.size
+_TUNING_OFFSET = -(-(_CONTROL_RING_OFFSET + CONTROL_EVENTS_KEPT * _CONTROL_EVENT.size) // 8) * 8
+_TUNING_LENGTH_OFFSET = _TUNING_OFFSET + 8
+_TUNING_BLOB_OFFSET = _TUNING_OFFSET + 16
+TUNING_BLOB_BYTES = 8192
+FILE_BYTES = _TUNING_BLOB_OFFSET + TUNING_BLOB_BYTES
+_U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
@@ -168,6 +181,19 @@ class SharedLoadTracker:
         self._tokens += tokens_emitted
         self._served += 1
         self._publish()
+
+    def in_flight(self) -> int:
+        """Requests in flight over the slots of live workers (only busy slots are checked)."""
+        total = self._in_flight
+        memory = self._state.memory
+        for index in range(MAX_WORKER_SLOTS):
+            offset = _SLOTS_OFFSET + index * _SLOT.size
+            if offset == self._offset:
+                continue
+            pid, slot_in_flight, _, _ = _SLOT.unpack_from(memory, offset)
+            if slot_in_flight > 0 and _process_alive(pid):
+                total += slot_in_flight
+        return total
 
     def snapshot(self) -> LoadSnapshot:
         """Totals over the slots of live workers."""
@@ -285,3 +311,53 @@ class SharedControlLog:
             dict(zip(CONTROL_KINDS, counts, strict=True)),
             (ControlEvent(sequence, CONTROL_KINDS[kind], at) for sequence, kind, at in events),
         )
+
+
+class SharedSettingsSource:
+    """Live settings for every worker: the start-up settings plus the changes in the state file.
+
+    `current` costs one integer read while nothing changes; a worker that sees a new version
+    re-reads the changes (under the lock) and rebuilds its Settings once.
+    """
+
+    def __init__(self, state: SharedStateFile, base: Settings) -> None:
+        self._state = state
+        self._base = base
+        self._version = 0
+        self._settings = base
+
+    def _read_changes(self, memory: mmap.mmap) -> dict[str, Any]:
+        length = _U32.unpack_from(memory, _TUNING_LENGTH_OFFSET)[0]
+        if length == 0:
+            return {}
+        changes: dict[str, Any] = msgspec.json.decode(
+            memory[_TUNING_BLOB_OFFSET : _TUNING_BLOB_OFFSET + length]
+        )
+        return changes
+
+    def current(self) -> Settings:
+        """The settings in effect (re-read only when the version moved)."""
+        version: int = _U64.unpack_from(self._state.memory, _TUNING_OFFSET)[0]
+        if version != self._version:
+            with self._state.locked() as memory:
+                version = _U64.unpack_from(memory, _TUNING_OFFSET)[0]
+                changes = self._read_changes(memory)
+            self._settings = tuned(self._base, changes)
+            self._version = version
+        return self._settings
+
+    def update(self, changes: dict[str, Any]) -> Settings:
+        """Validate the merged changes, then publish them with a new version."""
+        with self._state.locked() as memory:
+            merged = {**self._read_changes(memory), **changes}
+            settings = tuned(self._base, merged)
+            blob = msgspec.json.encode(merged)
+            if len(blob) > TUNING_BLOB_BYTES:
+                raise RequestError(f"the changes take {len(blob)} bytes, more than {TUNING_BLOB_BYTES}", None)
+            version = _U64.unpack_from(memory, _TUNING_OFFSET)[0] + 1
+            memory[_TUNING_BLOB_OFFSET : _TUNING_BLOB_OFFSET + len(blob)] = blob
+            _U32.pack_into(memory, _TUNING_LENGTH_OFFSET, len(blob))
+            _U64.pack_into(memory, _TUNING_OFFSET, version)
+        self._settings = settings
+        self._version = version
+        return settings

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from mockcli.config import ConfigError, resolve_settings
 from mockcli.main import EXIT_INVALID_OPTION, app
 from mockcli.options import FIELD_NAMES, SHORT_FLAGS, flag_name, valid_values
+from mockcli.unsupported import UNSUPPORTED_OPTIONS
 from mockcore.settings import Settings, environment_variable, settings_as_config
 
 _FIELDS = {field.name: field for field in msgspec.inspect.type_info(Settings).fields}  # type: ignore[attr-defined]
@@ -49,6 +50,8 @@ def _candidates(name: str) -> list[Any]:
         kind = int if isinstance(info, msgspec.inspect.IntType) else float
         return [kind(value) for value in values if low <= value <= high]
     assert isinstance(info, msgspec.inspect.StrType), f"no sample values for {name}: {info}"
+    if name == "fault_mix":
+        return ["rate_limit=1", "abort=2,stall=1"]
     return ["env-value", "flag-value"]
 
 
@@ -129,13 +132,17 @@ def invoke(args: list[str], env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
+# `--fast` zeroes the latencies the others set, so it is checked on its own (test_fast_*).
+BULK_NAMES = [name for name in FIELD_NAMES if name != "fast"]
+
+
 def test_command_reads_every_environment_variable(captured_settings: list[Settings]) -> None:
-    env = {environment_variable(name): as_text(sample_values(name)[0]) for name in FIELD_NAMES}
+    env = {environment_variable(name): as_text(sample_values(name)[0]) for name in BULK_NAMES}
     result = invoke([], env)
     assert result.exit_code == 0, result.output
     (settings,) = captured_settings
-    assert {name: getattr(settings, name) for name in FIELD_NAMES} == {
-        name: sample_values(name)[0] for name in FIELD_NAMES
+    assert {name: getattr(settings, name) for name in BULK_NAMES} == {
+        name: sample_values(name)[0] for name in BULK_NAMES
     }
 
 
@@ -143,7 +150,7 @@ def test_command_flags_beat_every_environment_variable(captured_settings: list[S
     env: dict[str, str] = {}
     args: list[str] = []
     expected: dict[str, Any] = {}
-    for name in FIELD_NAMES:
+    for name in BULK_NAMES:
         env_value, flag_value = sample_values(name)
         if is_bool(name):
             # The environment says off, the flag switches on (the reverse is the next test).
@@ -157,7 +164,7 @@ def test_command_flags_beat_every_environment_variable(captured_settings: list[S
     result = invoke(args, env)
     assert result.exit_code == 0, result.output
     (settings,) = captured_settings
-    assert {name: getattr(settings, name) for name in FIELD_NAMES} == expected
+    assert {name: getattr(settings, name) for name in BULK_NAMES} == expected
 
 
 @pytest.mark.parametrize("name", [name for name in FIELD_NAMES if is_bool(name)])
@@ -186,7 +193,7 @@ def test_command_log_level_any_case(captured_settings: list[Settings]) -> None:
 
 
 def test_short_flags_are_those_of_the_spec() -> None:
-    assert SHORT_FLAGS == {"port": "-p", "workers": "-w", "ttft": "-t", "verbose": "-v"}
+    assert SHORT_FLAGS == {"port": "-p", "workers": "-w", "ttft": "-t", "verbose": "-v", "fast": "-f"}
 
 
 # -- validation messages ---------------------------------------------------------------------
@@ -354,7 +361,8 @@ def test_help_lists_every_option_with_default_and_environment_variable() -> None
     result = CliRunner().invoke(app, ["--help"], catch_exceptions=False)
     assert result.exit_code == 0
     blocks = _help_blocks(result.stdout)
-    assert set(blocks) == {flag_name(name) for name in FIELD_NAMES} | {"--help"}
+    unsupported = {flag_name(name) for name in UNSUPPORTED_OPTIONS}
+    assert set(blocks) == {flag_name(name) for name in FIELD_NAMES} | unsupported | {"--help"}
     for name in FIELD_NAMES:
         block = blocks[flag_name(name)]
         short = SHORT_FLAGS.get(name)

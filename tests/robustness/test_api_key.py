@@ -1,4 +1,5 @@
-"""`--api-key`: the /v1 routes want `Authorization: Bearer <key>`; the key never shows.
+"""`--api-key`: the /v1 routes want `Authorization: Bearer <key>` (or the key alone, as the
+reference server accepts), on the header `--auth-header-name` names; the key never shows.
 
 In process for the table of headers and routes; the real CLI (with access logs on) for the
 official client and for what the server writes to its logs.
@@ -30,6 +31,7 @@ KEY = "sk-mock-5b1e0c7d9a"
 KEYED = Settings(ttft=0.0, itl=0.0, api_key=KEY)
 GOOD = {"authorization": f"Bearer {KEY}"}
 ALSO_GOOD = {"authorization": f"bearer {KEY}"}  # the scheme is case-insensitive (RFC 9110)
+BARE_KEY = {"authorization": KEY}  # the reference server's other accepted form
 
 BAD_CREDENTIALS: dict[str, dict[str, str]] = {
     "no Authorization header": {},
@@ -38,7 +40,6 @@ BAD_CREDENTIALS: dict[str, dict[str, str]] = {
     "a prefix of the key": {"authorization": f"Bearer {KEY[:-1]}"},
     "an empty bearer token": {"authorization": "Bearer "},
     "the Basic scheme": {"authorization": f"Basic {KEY}"},
-    "the key with no scheme": {"authorization": KEY},
     "the key in another header": {"x-api-key": KEY},
 }
 PROTECTED: list[tuple[str, str]] = [*(("POST", path) for path in POST_ROUTES), ("GET", "/v1/models")]
@@ -71,11 +72,30 @@ def test_a_protected_route_without_the_key_is_a_401_envelope(
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
-@pytest.mark.parametrize("headers", [GOOD, ALSO_GOOD], ids=["Bearer", "bearer"])
+@pytest.mark.parametrize("headers", [GOOD, ALSO_GOOD, BARE_KEY], ids=["Bearer", "bearer", "bare key"])
 def test_a_protected_route_with_the_key_is_served(
     keyed: TestClient[Any], method: str, path: str, headers: dict[str, str]
 ) -> None:
     assert call(keyed, method, path, headers).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"x-api-key": KEY}, 200),
+        ({"X-API-Key": f"Bearer {KEY}"}, 200),
+        ({"x-api-key": "sk-wrong"}, 401),
+        (GOOD, 401),  # Authorization is no longer where the key is looked for
+    ],
+)
+def test_auth_header_name_moves_the_key_to_another_header(headers: dict[str, str], status: int) -> None:
+    settings = Settings(ttft=0.0, itl=0.0, api_key=KEY, auth_header_name="X-API-Key")
+    with TestClient(create_app(settings)) as client:
+        for method, path in PROTECTED:
+            response = call(client, method, path, headers)
+            assert response.status_code == status, (method, path)
+        if status == 401:
+            assert "`X-API-Key: Bearer <key>`" in call(client, "POST", CHAT, {}).json()["error"]["message"]
 
 
 @pytest.mark.parametrize("path", OPEN)

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import msgspec
 
+from mockcore.faults import FAULT_KINDS
 from mockcore.metrics.buckets import (
     QUANTITY_BOUNDS,
     QUEUE_BOUNDS,
@@ -32,7 +33,6 @@ ROUTES: tuple[str, ...] = ("chat", "completions", "embeddings", "ranking")
 # Statuses counted by their own cell; any other status counts under 0.
 STATUSES: tuple[int, ...] = (200, 400, 401, 404, 405, 413, 422, 429, 500, 503)
 FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort")
-FAULT_KINDS: tuple[str, ...] = ("server_error",)
 GAUGES: tuple[str, ...] = ("running", "waiting", "kv_tokens", "open_streams")
 COUNTERS: tuple[str, ...] = (
     "prompt_tokens",
