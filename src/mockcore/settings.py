@@ -91,7 +91,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     error_rate: Annotated[
         float, msgspec.Meta(ge=0, le=100, description="percentage of inference requests that fail")
     ] = 0.0
-    random_seed: Annotated[int | None, msgspec.Meta(description="seed of the fault sequence and of the latency jitter")] = None
+    random_seed: Annotated[
+        int | None, msgspec.Meta(description="seed of the fault sequence and of the latency jitter")
+    ] = None
     fault_mix: Annotated[
         str, msgspec.Meta(min_length=1, description="weights of the fault kinds, as kind=weight,...")
     ] = DEFAULT_FAULT_MIX
