@@ -23,17 +23,31 @@ _LOGGER = logging.getLogger("mockhttp.access")
 class AccessRecord:
     """What a handler knows and the middleware does not."""
 
-    __slots__ = ("fault", "tokens")
+    __slots__ = ("fault", "sequence_number", "tokens", "ttft_ms")
 
     def __init__(self) -> None:
         self.tokens = 0
         self.fault: str | None = None
+        self.sequence_number: int | None = None
+        self.ttft_ms: float | None = None
 
 
 def access_record(scope: RawScope) -> AccessRecord | None:
     """The record of this request, when access logs are on."""
     record: AccessRecord | None = scope.get(ACCESS_RECORD_KEY)
     return record
+
+
+def _optional_fields(record: AccessRecord) -> dict[str, object]:
+    """The request's number, planned TTFT and injected fault, when it has them."""
+    fields: dict[str, object] = {}
+    if record.sequence_number is not None:
+        fields["sequence_number"] = record.sequence_number
+    if record.ttft_ms is not None:
+        fields["ttft_ms"] = round(record.ttft_ms, 3)
+    if record.fault is not None:
+        fields["fault"] = record.fault
+    return fields
 
 
 def access_log_middleware(app: RawASGIApp) -> RawASGIApp:
@@ -65,7 +79,7 @@ def access_log_middleware(app: RawASGIApp) -> RawASGIApp:
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                     "tokens": record.tokens,
-                    **({"fault": record.fault} if record.fault is not None else {}),
+                    **_optional_fields(record),
                 },
             )
 

@@ -9,6 +9,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import NamedTuple
 
 import msgspec
 
@@ -59,6 +60,17 @@ class InjectedAbort(BaseException):
     """
 
 
+class Admission(NamedTuple):
+    """An admitted request: its plan, the transport fault that breaks it, and its number.
+
+    `fault` and `sequence_number` are None when none struck and nothing needed a number.
+    """
+
+    plan: ResponsePlan
+    fault: InjectedFault | None = None
+    sequence_number: int | None = None
+
+
 def fault_headers(fault: InjectedFault) -> tuple[tuple[bytes, bytes], ...]:
     """The fault's extra response headers, as ASGI wants them."""
     return tuple((name.encode(), value.encode()) for name, value in fault.headers)
@@ -101,9 +113,7 @@ class InferenceService:
         """Streams of this worker admitted and not yet released."""
         return self._open_streams
 
-    def admit(
-        self, route: Route, body: bytes, overrides: RequestOverrides = NO_OVERRIDES
-    ) -> tuple[ResponsePlan, InjectedFault | None]:
+    def admit(self, route: Route, body: bytes, overrides: RequestOverrides = NO_OVERRIDES) -> Admission:
         """Validate, plan, check capacity, draw the sequence number and the fault.
 
         Returns the plan and a transport fault to break its answer with, if one struck.
@@ -127,7 +137,7 @@ class InferenceService:
         if not self._draws_sequence_number and overrides.fault is None:
             if retime:
                 plan = self._retimed(plan, 0)
-            return plan, None
+            return Admission(plan)
         # The shared sequence costs a cross-process lock: only draw it when n matters.
         sequence_number = self._services.sequence.next_sequence_number()
         fault = fault_for(settings, self._services.fault_seed, sequence_number, plan, forced=overrides.fault)
@@ -140,7 +150,7 @@ class InferenceService:
                 raise RejectedError(fault.status_code, info, fault_headers(fault), stream=streaming)
         if retime:
             plan = self._retimed(plan, sequence_number)
-        return plan, fault
+        return Admission(plan, fault, sequence_number)
 
     def _retimed(self, plan: ResponsePlan, sequence_number: int) -> ResponsePlan:
         assert isinstance(plan, GenerationPlan)  # noqa: S101 - callers check

@@ -17,7 +17,7 @@ from typing import Any
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
 
-from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan
+from mockcore import ErrorInfo, GenerationPlan, RequestError
 from mockcore.errors import invalid_request_info
 from mockcore.faults import InjectedFault
 from mockcore.metrics import LAYOUT
@@ -25,7 +25,7 @@ from mockcore.overrides import CONTROL_HEADER_PREFIX, NO_OVERRIDES, RequestOverr
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord, access_record
-from mockhttp.inference import InferenceService, InjectedAbort, RejectedError
+from mockhttp.inference import Admission, InferenceService, InjectedAbort, RejectedError
 from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
 from mockhttp.pacing import sleep_until
 from mockhttp.render_json import error_body
@@ -216,14 +216,14 @@ async def _answer(
     send: Send,
     receive: Receive,
     inference: InferenceService,
-    admitted: tuple[ResponsePlan, InjectedFault | None],
+    admitted: Admission,
     *,
     t0: float,
     facts: RequestFacts,
     record: AccessRecord | None,
 ) -> None:
     """Send the admitted plan: paced JSON or SSE, broken as its transport fault says."""
-    plan, fault = admitted
+    plan, fault, _ = admitted
     if isinstance(plan, GenerationPlan) and plan.stream:
         hold = None
         if fault is not None and fault.kind == "slow_headers":
@@ -313,10 +313,15 @@ def inference_endpoint(
         except RejectedError as rejected:
             await refuse(send, rejected, len(body))
             return
-        plan = admitted[0]
+        plan = admitted.plan
         streaming = isinstance(plan, GenerationPlan) and plan.stream
         facts = RequestFacts(streaming, len(body), ok_cells[streaming])
-        await _answer(send, receive, inference, admitted, t0=t0, facts=facts, record=access_record(scope))
+        record = access_record(scope)
+        if record is not None:
+            record.sequence_number = admitted.sequence_number
+            if isinstance(plan, GenerationPlan):
+                record.ttft_ms = plan.schedule.ttft_ms
+        await _answer(send, receive, inference, admitted, t0=t0, facts=facts, record=record)
 
     endpoint.__name__ = f"{route}_endpoint"
     endpoint.__doc__ = f"POST {path}"
