@@ -45,12 +45,14 @@ class RejectedError(Exception):
         headers: tuple[tuple[bytes, bytes], ...] = (),
         *,
         stream: bool = False,
+        fault: InjectedFault | None = None,
     ) -> None:
         super().__init__(info.message)
         self.status_code = status_code
         self.info = info
         self.headers = headers
         self.stream = stream
+        self.fault = fault
 
 
 class InjectedAbort(BaseException):
@@ -147,7 +149,9 @@ class InferenceService:
                 if streaming:
                     self.release_stream()
                 info = ErrorInfo(message=fault.message, type=fault.type, param=fault.param, code=fault.code)
-                raise RejectedError(fault.status_code, info, fault_headers(fault), stream=streaming)
+                raise RejectedError(
+                    fault.status_code, info, fault_headers(fault), stream=streaming, fault=fault
+                )
         if retime:
             plan = self._retimed(plan, sequence_number)
         return Admission(plan, fault, sequence_number)

@@ -212,6 +212,24 @@ async def _send_broken(send: Send, body: bytes, fault: InjectedFault) -> None:
     raise InjectedAbort
 
 
+async def _send_refusal(  # noqa: PLR0917 - the refusal and where it is counted
+    send: Send,
+    rejected: RejectedError,
+    metrics: MetricsRecorder,
+    route: Route,
+    body_bytes: int,
+    record: AccessRecord | None,
+) -> None:
+    """Answer a refused request in the envelope; count it; name its fault in the access log."""
+    fault = rejected.fault
+    if fault is not None and record is not None:
+        record.sequence_number = fault.sequence_number
+        record.fault = fault.kind
+    body = error_body(rejected.info)
+    metrics.answered(route, rejected.stream, rejected.status_code, body_bytes, len(body))
+    await send_bytes(send, rejected.status_code, body, [*_JSON_HEADERS, *rejected.headers])
+
+
 async def _answer(
     send: Send,
     receive: Receive,
@@ -270,10 +288,10 @@ def inference_endpoint(
     max_output_tokens = settings.max_output_tokens
     ok_cells = {stream: LAYOUT.request_cell(route, stream, 200) for stream in (False, True)}
 
-    async def refuse(send: Send, rejected: RejectedError, body_bytes: int = 0) -> None:
-        body = error_body(rejected.info)
-        metrics.answered(route, rejected.stream, rejected.status_code, body_bytes, len(body))
-        await send_bytes(send, rejected.status_code, body, [*_JSON_HEADERS, *rejected.headers])
+    async def refuse(
+        send: Send, rejected: RejectedError, body_bytes: int = 0, record: AccessRecord | None = None
+    ) -> None:
+        await _send_refusal(send, rejected, metrics, route, body_bytes, record)
 
     def gate(scope: Scope, t0: float) -> RejectedError | None:
         """What refuses the request before its body is read: method, key, readiness."""
@@ -311,7 +329,7 @@ def inference_endpoint(
         try:
             admitted = inference.admit(route, body, overrides_of(scope))
         except RejectedError as rejected:
-            await refuse(send, rejected, len(body))
+            await refuse(send, rejected, len(body), access_record(scope))
             return
         plan = admitted.plan
         streaming = isinstance(plan, GenerationPlan) and plan.stream

@@ -12,7 +12,7 @@ import pytest
 from tests.cli.conftest import CliServer, StartCliServer
 from tests.server_process import free_port, pid_alive
 
-from mockcore import Settings, predict
+from mockcore import GenerationPlan, Settings, predict
 
 pytestmark = pytest.mark.e2e
 
@@ -126,6 +126,89 @@ def test_fault_sequence_is_the_same_with_one_or_four_workers(cli_server: StartCl
 
     assert observed[1] == predicted
     assert observed[4] == predicted
+
+
+# -- every fault kind and the latency jitter, with one worker or four ---------------------------
+
+KINDS_ARGS = [
+    "--ttft", "20", "--itl", "1", "--ttft-jitter-cv", "0.3", "--itl-jitter-cv", "0.3",
+    "--error-rate", "60", "--random-seed", "42", "--fault-delay-seconds", "0.05", "--access-logs",
+    "--fault-mix", "server_error=1,unavailable=1,rate_limit=1,context_length=1,auth=1,not_found=1,"
+    "abort=1,stall=1,truncate=1,slow_headers=1",
+]  # fmt: skip
+KINDS_SETTINGS = Settings(
+    ttft=20.0,
+    itl=1.0,
+    ttft_jitter_cv=0.3,
+    itl_jitter_cv=0.3,
+    error_rate=60.0,
+    random_seed=42,
+    fault_delay_seconds=0.05,
+    fault_mix="server_error=1,unavailable=1,rate_limit=1,context_length=1,auth=1,not_found=1,"
+    "abort=1,stall=1,truncate=1,slow_headers=1",
+)
+KINDS_REQUESTS = 50
+
+
+def _client_outcome(client: httpx.Client, index: int) -> str:
+    """What the client sees of request `index`: its status, or `broken` when the answer breaks."""
+    try:
+        response = client.post(
+            CHAT, json=chat_payload(f"kinds {index}", max_tokens=3), headers={"connection": "close"}
+        )
+    except httpx.RemoteProtocolError:
+        return "broken"
+    return str(response.status_code)
+
+
+def _predicted_outcome(sequence_number: int) -> tuple[str, str | None, float | None]:
+    prediction = predict(
+        "chat",
+        chat_payload(f"kinds {sequence_number - 1}", max_tokens=3),
+        KINDS_SETTINGS,
+        sequence_number=sequence_number,
+    )
+    fault = prediction.fault
+    kind = fault.kind if fault is not None else None
+    seen = "broken" if kind in {"abort", "truncate"} else str(prediction.status_code)
+    ttft = prediction.plan.schedule.ttft_ms if isinstance(prediction.plan, GenerationPlan) else None
+    return seen, kind, ttft
+
+
+@pytest.mark.slow
+def test_every_fault_kind_and_the_jitter_fall_on_the_same_requests_with_one_or_four_workers(
+    cli_server: StartCliServer,
+) -> None:
+    predicted = [_predicted_outcome(n) for n in range(1, KINDS_REQUESTS + 1)]
+    assert len({kind for _, kind, _ in predicted}) >= 8, "seed 42 must show most kinds in 50 requests"
+
+    for workers in (1, 4):
+        port = free_port()
+        server = cli_server(["--port", str(port), "--workers", str(workers), *KINDS_ARGS], port=port)
+        server.wait_for_workers(workers)
+        with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
+            seen = [_client_outcome(client, index) for index in range(KINDS_REQUESTS)]
+        assert seen == [outcome for outcome, _, _ in predicted], f"{workers} worker(s)"
+
+        # The access log names each request's number, fault and planned TTFT (jitter included).
+        def logged(server: CliServer = server) -> dict[int, dict[str, Any]]:
+            return {
+                record["sequence_number"]: record
+                for record in server.log_records()
+                if record.get("logger") == "mockhttp.access" and "sequence_number" in record
+            }
+
+        wait_until(lambda: len(logged()) == KINDS_REQUESTS, 10.0, "an access-log line per request")
+        by_number = logged()
+        for number, (_, kind, ttft) in enumerate(predicted, start=1):
+            record = by_number[number]
+            assert record.get("fault") == kind
+            if ttft is not None:
+                assert record["ttft_ms"] == round(ttft, 3), f"request {number} on {workers} worker(s)"
+        if workers > 1:
+            busy = [slot for slot in server.worker_slots().values() if slot.served]
+            assert len(busy) >= 2, f"one worker served every request: {busy}"
+        server.close()
 
 
 # -- SIGTERM drains what is in flight --------------------------------------------------------
