@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from mockcore.gpu import DcgmRenderer, FleetState, advance, initial_fleet, load_from_traffic, target_load
+from mockcore.gpu.load import TokenSample, windowed_throughput
 from mockhttp.services import Services
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ class TelemetryRecord(msgspec.Struct, frozen=True, array_like=True):
     fleet: FleetState
     updated_at_s: float
     tokens_seen: int
+    # (time, tokens) readings of the throughput window, and the highest throughput seen.
+    samples: tuple[TokenSample, ...] = ()
+    peak_tokens_per_s: float = 0.0
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -39,6 +43,9 @@ class GpuTelemetry:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self._initial_load = settings.dcgm_initial_load
+        self._auto_load = settings.dcgm_auto_load
+        self._min_throughput = float(settings.dcgm_min_throughput)
+        self._window_s = settings.dcgm_window_sec
         self._store: BlobStore = services.gpu_states
         self._load: LoadTracker = services.load
         self._clock: Callable[[], float] = services.clock
@@ -69,14 +76,22 @@ class GpuTelemetry:
             else:
                 record = _DECODER.decode(blob)
             elapsed_s = max(0.0, now - record.updated_at_s)
-            new_tokens = max(0, snapshot.tokens_emitted - record.tokens_seen)
-            tokens_per_s = new_tokens / elapsed_s if elapsed_s > 0 else 0.0
-            traffic = load_from_traffic(snapshot.in_flight_requests, tokens_per_s)
-            load = target_load(self._initial_load, traffic, traffic_seen=traffic_seen)
-            fleet = advance(record.fleet, elapsed_s, load)
-            return _ENCODER.encode(
-                TelemetryRecord(fleet, now, max(record.tokens_seen, snapshot.tokens_emitted))
+            tokens = max(record.tokens_seen, snapshot.tokens_emitted)
+            tokens_per_s, samples = windowed_throughput(
+                record.samples or ((record.updated_at_s, record.tokens_seen),), now, tokens, self._window_s
             )
+            peak = max(record.peak_tokens_per_s, tokens_per_s)
+            traffic = load_from_traffic(
+                snapshot.in_flight_requests,
+                tokens_per_s,
+                peak_tokens_per_s=peak,
+                min_throughput=self._min_throughput,
+            )
+            load = target_load(
+                self._initial_load, traffic, traffic_seen=traffic_seen, auto_load=self._auto_load
+            )
+            fleet = advance(record.fleet, elapsed_s, load)
+            return _ENCODER.encode(TelemetryRecord(fleet, now, tokens, samples, peak))
 
         record = _DECODER.decode(self._store.transact(instance - 1, advanced))
         return self._renderers[instance].render(record.fleet).encode()

@@ -22,6 +22,7 @@ from mockcore.gpu import (
     load_from_traffic,
     render_dcgm,
     target_load,
+    windowed_throughput,
 )
 from mockcore.gpu.physics import THERMAL_TIME_CONSTANT_S
 from mockcore.settings import GPU_MODEL_IDS
@@ -431,11 +432,42 @@ def test_no_traffic_is_no_load() -> None:
     assert load_from_traffic(0, 0) == 0
 
 
-def test_traffic_load_saturates_toward_full() -> None:
+def test_requests_in_flight_alone_load_the_gpu_and_saturate() -> None:
     assert 0.6 < load_from_traffic(16, 0) < 0.65
-    assert 0.6 < load_from_traffic(0, 2000) < 0.65
-    assert load_from_traffic(100, 20_000) > 0.999
+    assert load_from_traffic(200, 0) > 0.999
     assert load_from_traffic(1e9, 1e12) <= 1
+
+
+def test_throughput_counts_against_the_highest_seen_and_at_least_the_minimum() -> None:
+    # The reference server's auto-load: the peak throughput is full load.
+    assert load_from_traffic(0, 2000, peak_tokens_per_s=2000) == 1.0
+    assert load_from_traffic(0, 500, peak_tokens_per_s=2000) == 0.25
+    # Below --dcgm-min-throughput, the minimum is the scale (a trickle is not full load).
+    assert load_from_traffic(0, 25, peak_tokens_per_s=25, min_throughput=100) == 0.25
+    assert load_from_traffic(0, 250, peak_tokens_per_s=0, min_throughput=100) == 1.0
+    # Whichever of the two terms is higher wins.
+    assert load_from_traffic(16, 100, peak_tokens_per_s=2000) == load_from_traffic(16, 0)
+
+
+def test_the_throughput_window_reaches_back_at_least_its_length() -> None:
+    samples: tuple[tuple[float, int], ...] = ((0.0, 0),)
+    rate, samples = windowed_throughput(samples, 0.5, 100, window_s=1.0)
+    assert rate == 200.0  # only half a second of history: the rate over what there is
+    rate, samples = windowed_throughput(samples, 2.0, 400, window_s=1.0)
+    assert rate == 200.0  # from t=0.5, the newest sample at least 1 s old
+    assert samples == ((0.5, 100), (2.0, 400))
+    rate, samples = windowed_throughput(samples, 2.2, 400, window_s=1.0)
+    assert rate == pytest.approx(300 / 1.7)
+    rate, _ = windowed_throughput(samples, 2.2, 400, window_s=0.1)
+    assert rate == 0.0  # nothing new since the scrape 0.2 s ago
+
+
+def test_the_window_keeps_a_bounded_number_of_samples() -> None:
+    samples: tuple[tuple[float, int], ...] = ()
+    for step in range(1000):
+        _, samples = windowed_throughput(samples, step * 0.001, step, window_s=60.0)
+    assert len(samples) <= 64
+    assert samples[0] == (0.0, 0)
 
 
 @given(
@@ -456,6 +488,11 @@ def test_traffic_load_is_monotonic_in_requests_and_tokens(
 
 def test_negative_or_nan_traffic_counts_as_none() -> None:
     assert load_from_traffic(-3, math.nan) == 0
+
+
+def test_without_auto_load_the_initial_load_holds_whatever_the_traffic() -> None:
+    assert target_load(0.7, 0.9, traffic_seen=True, auto_load=False) == 0.7
+    assert target_load(0.2, 0.0, traffic_seen=True, auto_load=False) == 0.2
 
 
 def test_target_is_the_initial_load_until_traffic_is_seen() -> None:

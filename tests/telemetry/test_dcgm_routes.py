@@ -147,3 +147,37 @@ def test_seeded_identities_are_stable_across_apps(clock: FakeClock) -> None:
             return {uuid for _, uuid in samples(scrape(fresh, 1))}
 
     assert uuids() == uuids()
+
+
+def _app(clock: FakeClock, **options: object) -> TestClient:  # type: ignore[type-arg]
+    settings = Settings(ttft=0, itl=0, dcgm_seed=5, dcgm_num_gpus=1, **options)  # type: ignore[arg-type]
+    services = Services(settings=settings, load=LocalLoadTracker(), clock=clock, gpu_seed=5)
+    return TestClient(create_app(services=services))
+
+
+def _utilisation_under(client: TestClient, clock: FakeClock, requests_per_s: int) -> float:  # type: ignore[type-arg]
+    """GPU_UTIL after ten simulated seconds of `requests_per_s` requests of 400 tokens."""
+    for _ in range(10):
+        for _ in range(requests_per_s):
+            assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
+        clock.now_s += 1.0
+        text = scrape(client, 1)
+    return gpu_util(text)[0]
+
+
+def test_without_auto_load_the_initial_load_holds_under_traffic(clock: FakeClock) -> None:
+    with _app(clock, dcgm_auto_load=False, dcgm_initial_load=0.3) as client:
+        assert _utilisation_under(client, clock, 8) == pytest.approx(30, abs=3)
+
+
+def test_the_peak_throughput_is_full_load_and_less_is_a_fraction_of_it(clock: FakeClock) -> None:
+    with _app(clock, dcgm_initial_load=0.0) as client:
+        assert _utilisation_under(client, clock, 8) == pytest.approx(100, abs=3)  # 3,200 tokens/s: the peak
+        assert _utilisation_under(client, clock, 2) == pytest.approx(25, abs=3)  # a quarter of the peak
+
+
+def test_below_the_minimum_throughput_the_minimum_is_full_load(clock: FakeClock) -> None:
+    with _app(clock, dcgm_initial_load=0.0, dcgm_min_throughput=1600) as client:
+        assert _utilisation_under(client, clock, 2) == pytest.approx(
+            50, abs=3
+        )  # 800 of at least 1,600 tokens/s

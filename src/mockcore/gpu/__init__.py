@@ -7,7 +7,7 @@ elapsed wall time and the live load on every scrape, and renders it with a `Dcgm
 from mockcore.gpu.catalog import GPU_SPECS, GpuSpec, gpu_spec
 from mockcore.gpu.dcgm import DCGM_CONTENT_TYPE, DCGM_FIELDS, DcgmField, DcgmRenderer, render_dcgm
 from mockcore.gpu.identity import DRIVER_VERSION, FleetIdentity, GpuIdentity
-from mockcore.gpu.load import load_from_traffic, target_load
+from mockcore.gpu.load import load_from_traffic, target_load, throughput_load, windowed_throughput
 from mockcore.gpu.physics import FleetState, GpuState, advance, initial_fleet
 
 __all__ = [
@@ -28,4 +28,6 @@ __all__ = [
     "load_from_traffic",
     "render_dcgm",
     "target_load",
+    "throughput_load",
+    "windowed_throughput",
 ]

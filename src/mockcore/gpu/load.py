@@ -2,23 +2,30 @@
 
 The rule, in full:
 
-1. `load_from_traffic` maps what the server is doing right now (requests in flight and tokens
-   emitted per second, all workers together) to a load in [0, 1) that saturates:
-   `1 - exp(-(in_flight / 16 + tokens_per_s / 2000))`. Sixteen concurrent streams, or 2000
-   tokens/s, alone bring a GPU to 63% (one e-fold); a benchmark with a hundred concurrent
-   streams pins it near 100%, and a single stream at 200 tokens/s shows about 15%. Both terms
-   count because either one keeps a real inference GPU busy: prefill of many concurrent prompts,
-   or a steady stream of decode steps.
-2. `target_load` picks what the physics model is driven with: until the server has seen any
+1. `windowed_throughput` measures the tokens per second the whole server emitted over the last
+   `--dcgm-window-sec` seconds (as finely as the scrapes sampled it: a rate is never measured
+   over less than the time between two scrapes).
+2. `load_from_traffic` is the reference server's auto-load, kept, plus one term: the
+   throughput divided by the highest throughput seen so far, never by less than
+   `--dcgm-min-throughput` tokens/s (so a trickle at start-up does not read as full load),
+   or, when it is higher, `1 - exp(-in_flight / 16)`: requests in flight keep a GPU busy while
+   they prefill, before any token comes out. Sixteen concurrent requests alone bring a GPU
+   to 63%.
+3. `target_load` picks what the physics model is driven with: until the server has seen any
    traffic, the configured `--dcgm-initial-load` (so a freshly started mock looks like a GPU
    already at work); from the first request on, the traffic load alone, so the GPUs return to
-   idle when the traffic stops.
+   idle when the traffic stops. With `--no-dcgm-auto-load` the initial load holds throughout.
 """
 
 import math
+from collections.abc import Sequence
 
 REQUESTS_PER_E_FOLD = 16.0
-TOKENS_PER_S_PER_E_FOLD = 2000.0
+DEFAULT_MIN_THROUGHPUT = 100.0
+# Samples kept for the window; more scrapes than this within one window are thinned.
+MAX_WINDOW_SAMPLES = 64
+
+TokenSample = tuple[float, int]
 
 
 def _non_negative(value: float) -> float:
@@ -31,23 +38,54 @@ def _unit_interval(value: float) -> float:
     return min(1.0, _non_negative(value))
 
 
+def windowed_throughput(
+    samples: Sequence[TokenSample], now_s: float, tokens: int, window_s: float
+) -> tuple[float, tuple[TokenSample, ...]]:
+    """Tokens/s over the last `window_s` at `now_s`, and the samples to keep for the next call.
+
+    `samples` are earlier (time, cumulative tokens) readings, oldest first. The rate runs from
+    the newest sample at least `window_s` old (or the oldest, if none is that old) to now.
+    """
+    kept = [sample for sample in samples if sample[0] <= now_s]
+    start = 0
+    for index, (at_s, _) in enumerate(kept):
+        if at_s <= now_s - window_s:
+            start = index
+    kept = kept[start:]
+    rate = 0.0
+    if kept and now_s > kept[0][0]:
+        rate = _non_negative((tokens - kept[0][1]) / (now_s - kept[0][0]))
+    kept.append((now_s, tokens))
+    if len(kept) > MAX_WINDOW_SAMPLES:
+        kept = [kept[0], *kept[-(MAX_WINDOW_SAMPLES - 1) :]]
+    return rate, tuple(kept)
+
+
+def throughput_load(tokens_per_s: float, peak_tokens_per_s: float, min_throughput: float) -> float:
+    """The reference auto-load: throughput over max(highest seen, minimum), in [0, 1]."""
+    scale = max(_non_negative(peak_tokens_per_s), min_throughput)
+    if scale <= 0.0:
+        raise ValueError("the minimum throughput must be positive")
+    return _unit_interval(_non_negative(tokens_per_s) / scale)
+
+
 def load_from_traffic(
     in_flight_requests: float,
     tokens_per_s: float,
     *,
+    peak_tokens_per_s: float = 0.0,
+    min_throughput: float = DEFAULT_MIN_THROUGHPUT,
     requests_per_e_fold: float = REQUESTS_PER_E_FOLD,
-    tokens_per_s_per_e_fold: float = TOKENS_PER_S_PER_E_FOLD,
 ) -> float:
-    """The GPU load in [0, 1) that this much traffic causes (monotonic, saturating)."""
-    if requests_per_e_fold <= 0.0 or tokens_per_s_per_e_fold <= 0.0:
-        raise ValueError("the e-fold scales must be positive")
-    pressure = (
-        _non_negative(in_flight_requests) / requests_per_e_fold
-        + _non_negative(tokens_per_s) / tokens_per_s_per_e_fold
-    )
-    return -math.expm1(-pressure)
+    """The GPU load in [0, 1] that this much traffic causes (monotonic in requests and tokens)."""
+    if requests_per_e_fold <= 0.0:
+        raise ValueError("the e-fold scale must be positive")
+    requests_load = -math.expm1(-_non_negative(in_flight_requests) / requests_per_e_fold)
+    return max(requests_load, throughput_load(tokens_per_s, peak_tokens_per_s, min_throughput))
 
 
-def target_load(initial_load: float, traffic_load: float, *, traffic_seen: bool) -> float:
-    """The load to drive the physics with: the initial load until traffic, then the traffic."""
-    return _unit_interval(traffic_load if traffic_seen else initial_load)
+def target_load(
+    initial_load: float, traffic_load: float, *, traffic_seen: bool, auto_load: bool = True
+) -> float:
+    """The load to drive the physics with: the initial load until traffic (or always), then the traffic."""
+    return _unit_interval(traffic_load if traffic_seen and auto_load else initial_load)
