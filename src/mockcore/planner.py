@@ -75,7 +75,7 @@ def _schedule(
 
     The load and jitter terms need the request's admission (`mockcore.service.admitted_schedule`).
     """
-    if overrides.timing_forced:
+    if overrides is not NO_OVERRIDES and overrides.timing_forced:
         return Schedule(
             ttft_ms=settings.ttft if overrides.ttft_ms is None else overrides.ttft_ms,
             itl_ms=settings.itl if overrides.itl_ms is None else overrides.itl_ms,

@@ -9,7 +9,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import NamedTuple
 
 import msgspec
 
@@ -62,15 +61,10 @@ class InjectedAbort(BaseException):
     """
 
 
-class Admission(NamedTuple):
-    """An admitted request: its plan, the transport fault that breaks it, and its number.
-
-    `fault` and `sequence_number` are None when none struck and nothing needed a number.
-    """
-
-    plan: ResponsePlan
-    fault: InjectedFault | None = None
-    sequence_number: int | None = None
+# An admitted request: its plan, the transport fault that breaks it, and its number; the last
+# two are None when none struck and nothing needed a number. A plain tuple: it is built on
+# every request.
+Admission = tuple[ResponsePlan, InjectedFault | None, int | None]
 
 
 def fault_headers(fault: InjectedFault) -> tuple[tuple[bytes, bytes], ...]:
@@ -134,12 +128,14 @@ class InferenceService:
         if streaming:
             self._reserve_stream()
         retime = (
-            self._retimed_at_admission and isinstance(plan, GenerationPlan) and not overrides.timing_forced
+            self._retimed_at_admission
+            and isinstance(plan, GenerationPlan)
+            and (overrides is NO_OVERRIDES or not overrides.timing_forced)
         )
         if not self._draws_sequence_number and overrides.fault is None:
             if retime:
                 plan = self._retimed(plan, 0)
-            return Admission(plan)
+            return plan, None, None
         # The shared sequence costs a cross-process lock: only draw it when n matters.
         sequence_number = self._services.sequence.next_sequence_number()
         fault = fault_for(settings, self._services.fault_seed, sequence_number, plan, forced=overrides.fault)
@@ -154,7 +150,7 @@ class InferenceService:
                 )
         if retime:
             plan = self._retimed(plan, sequence_number)
-        return Admission(plan, fault, sequence_number)
+        return plan, fault, sequence_number
 
     def _retimed(self, plan: ResponsePlan, sequence_number: int) -> ResponsePlan:
         assert isinstance(plan, GenerationPlan)  # noqa: S101 - callers check

@@ -325,6 +325,8 @@ class SharedSettingsSource:
         self._base = base
         self._version = 0
         self._settings = base
+        # The version word as one native u64 (little-endian on every platform we run on).
+        self._version_word = memoryview(state.memory)[_TUNING_OFFSET : _TUNING_OFFSET + 8].cast("Q")
 
     def _read_changes(self, memory: mmap.mmap) -> dict[str, Any]:
         length = _U32.unpack_from(memory, _TUNING_LENGTH_OFFSET)[0]
@@ -337,8 +339,7 @@ class SharedSettingsSource:
 
     def current(self) -> Settings:
         """The settings in effect (re-read only when the version moved)."""
-        version: int = _U64.unpack_from(self._state.memory, _TUNING_OFFSET)[0]
-        if version != self._version:
+        if self._version_word[0] != self._version:
             with self._state.locked() as memory:
                 version = _U64.unpack_from(memory, _TUNING_OFFSET)[0]
                 changes = self._read_changes(memory)
@@ -361,3 +362,7 @@ class SharedSettingsSource:
         self._settings = settings
         self._version = version
         return settings
+
+    def close(self) -> None:
+        """Release the view of the map, so that the state file can be closed."""
+        self._version_word.release()
