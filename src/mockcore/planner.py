@@ -47,6 +47,15 @@ def _plan_choice(index: int, prompt: PromptView, budget: TokenBudget) -> ChoiceP
     )
 
 
+def _length_rules(
+    limit: int | None, min_tokens: int | None, ignore_eos: bool | None, overrides: RequestOverrides
+) -> tuple[int | None, int, bool]:
+    """(limit, min_tokens, ignore_eos) of a request; `X-Mock-Output-Tokens: n` makes them (n, n, True)."""
+    if overrides.output_tokens is not None:
+        return overrides.output_tokens, overrides.output_tokens, True
+    return limit, min_tokens or 0, bool(ignore_eos)
+
+
 def _include_usage(stream: bool, options: StreamOptions | None) -> bool:
     return stream and options is not None and bool(options.include_usage)
 
@@ -140,12 +149,12 @@ def plan_chat(
     whose latency shape is all zeros).
     """
     limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
-    limit = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
-    min_tokens = request.min_tokens or 0
-    ignore_eos = bool(request.ignore_eos)
-    if overrides.output_tokens is not None:
-        limit = min_tokens = overrides.output_tokens
-        ignore_eos = True
+    requested = (
+        request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    )
+    limit, min_tokens, ignore_eos = _length_rules(
+        requested, request.min_tokens, request.ignore_eos, overrides
+    )
     _check_min_tokens(min_tokens, limit, limit_param)
     prompt = chat_prompt(request.messages)
     budget = plan_budget(
@@ -178,12 +187,9 @@ def plan_completion(
     overrides: RequestOverrides = NO_OVERRIDES,
 ) -> GenerationPlan:
     """Plan a text completion; each prompt of a batch is planned on its own."""
-    limit = request.max_tokens
-    min_tokens = request.min_tokens or 0
-    ignore_eos = bool(request.ignore_eos)
-    if overrides.output_tokens is not None:
-        limit = min_tokens = overrides.output_tokens
-        ignore_eos = True
+    limit, min_tokens, ignore_eos = _length_rules(
+        request.max_tokens, request.min_tokens, request.ignore_eos, overrides
+    )
     _check_min_tokens(min_tokens, limit, "max_tokens")
     prompts = batch_prompts(request.prompt, "prompt")
     choices = tuple(

@@ -14,7 +14,7 @@ import msgspec
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
-from mockcore.faults import RETRY_AFTER_S, InjectedFault
+from mockcore.faults import ANSWER_BREAKING_KINDS, RETRY_AFTER_S, InjectedFault
 from mockcore.metrics.outcome import answer_outcome, stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan
@@ -31,7 +31,6 @@ from mockhttp.services import Services
 
 _LOGGER = logging.getLogger("mockhttp")
 _ID_PREFIX = {"chat": "chatcmpl-", "completions": "cmpl-"}
-_BROKEN_ANSWERS = frozenset({"abort", "truncate"})
 
 
 class RejectedError(Exception):
@@ -228,7 +227,7 @@ class InferenceService:
                 body = ranking_body(plan)
             return body
         finally:
-            broken = fault is not None and fault.kind in _BROKEN_ANSWERS
+            broken = fault is not None and fault.kind in ANSWER_BREAKING_KINDS
             load.request_finished(0 if broken else tokens)
             outcome = answer_outcome(plan, now - t0, answered=bool(body) and not broken)
             metrics.request_finished(outcome, kv_tokens, request, 0 if broken else len(body))
@@ -277,7 +276,7 @@ class InferenceService:
                 strike = fault.strike_after(plan.event_count)
                 await sleep_until(t0 + offset_of(strike), self._clock, asyncio.sleep)
                 raise InjectedAbort
-            finished = fault is None or fault.kind not in _BROKEN_ANSWERS
+            finished = fault is None or fault.kind not in ANSWER_BREAKING_KINDS
         finally:
             tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
@@ -305,7 +304,7 @@ def _faulted_events(
     strike = fault.strike_after(event_count)
     kind = fault.kind
     for index, frame in frames:
-        if kind in _BROKEN_ANSWERS and index >= strike:
+        if kind in ANSWER_BREAKING_KINDS and index >= strike:
             return
         offset = offset_of(index)
         if kind == "slow_headers" or (kind == "stall" and index >= strike):

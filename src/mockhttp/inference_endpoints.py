@@ -19,7 +19,7 @@ from litestar.handlers import ASGIRouteHandler
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError
 from mockcore.errors import invalid_request_info
-from mockcore.faults import InjectedFault
+from mockcore.faults import ANSWER_BREAKING_KINDS, InjectedFault
 from mockcore.metrics import LAYOUT
 from mockcore.overrides import CONTROL_HEADER_PREFIX, NO_OVERRIDES, RequestOverrides, parse_overrides
 from mockcore.requests import Route
@@ -49,7 +49,6 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
-_BROKEN_ANSWERS = frozenset({"abort", "truncate"})
 
 
 class _BodyTooLargeError(Exception):
@@ -362,7 +361,7 @@ def inference_endpoint(
             await _answer_stream(send, receive, inference, admitted, t0=t0, facts=facts, record=record)
             return
         answer = await inference.complete(plan, t0, facts, record=record, fault=fault)
-        if fault is not None and fault.kind in _BROKEN_ANSWERS:
+        if fault is not None and fault.kind in ANSWER_BREAKING_KINDS:
             await _send_broken(send, answer, fault)
         await send_bytes(send, 200, answer)
 

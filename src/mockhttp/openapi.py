@@ -22,11 +22,17 @@ from mockhttp.responses import (
 OPENAPI_PATH = "/openapi.json"
 _REF = "#/components/schemas/{name}"
 _ERROR_STATUSES = {
-    "400": "Invalid request: malformed JSON, a wrong type, a missing field or a value out of range.",
-    "401": "Missing or wrong API key (only when the server runs with `--api-key`).",
+    "400": "Invalid request: malformed JSON, a wrong type, a missing field, a value out of range or a "
+    "malformed `X-Mock-*` header; or an injected `context_length` fault.",
+    "401": "Missing or wrong API key (only when the server runs with `--api-key`); or an injected "
+    "`auth` fault.",
+    "404": "An injected `not_found` fault.",
     "413": "The request body is over the size limit.",
-    "429": "Too many concurrent streams on this worker; retry after `Retry-After` seconds.",
+    "429": "Too many concurrent streams on this worker, or an injected `rate_limit` fault; retry after "
+    "`Retry-After` seconds.",
     "500": "An injected fault (`--error-rate`).",
+    "503": "The model is still loading (`--inference-ready-delay-seconds`), or an injected `unavailable` "
+    "fault; retry after `Retry-After` seconds.",
 }
 _SSE_EVENT = {
     "type": "object",

@@ -9,6 +9,7 @@ from mockcore.faults.draw import (
     fault_position,
 )
 from mockcore.faults.kinds import (
+    ANSWER_BREAKING_KINDS,
     FAULT_KINDS,
     RETRY_AFTER_S,
     TRANSPORT_FAULT_KINDS,
@@ -18,6 +19,7 @@ from mockcore.faults.kinds import (
 from mockcore.faults.mix import DEFAULT_FAULT_MIX, FaultMix, parse_fault_mix
 
 __all__ = [
+    "ANSWER_BREAKING_KINDS",
     "DEFAULT_FAULT_MIX",
     "FAULT_KINDS",
     "FAULT_STATUS_CODE",

@@ -21,6 +21,8 @@ FaultKind = Literal[
 ]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 TRANSPORT_FAULT_KINDS: frozenset[FaultKind] = frozenset({"abort", "stall", "truncate", "slow_headers"})
+# The transport kinds after which the answer is incomplete (the others only delay it).
+ANSWER_BREAKING_KINDS: frozenset[FaultKind] = frozenset({"abort", "truncate"})
 
 # The wait a 429 or 503 asks for (`Retry-After`, whole seconds as HTTP wants them).
 RETRY_AFTER_S = 1
