@@ -7,7 +7,13 @@ it and from an `EngineView`, and `exposition` writes them as Prometheus text.
 
 from mockcore.metrics.engine_view import EngineView, kv_capacity_tokens, view_from_traffic
 from mockcore.metrics.exposition import PROMETHEUS_CONTENT_TYPE, Family, HistogramValue, render_families
-from mockcore.metrics.outcome import RequestOutcome, observations
+from mockcore.metrics.outcome import (
+    RequestOutcome,
+    observations,
+    sized_key,
+    sized_observations,
+    timed_observations,
+)
 from mockcore.metrics.store import LAYOUT, MetricsLayout, MetricsSnapshot, aggregate
 
 __all__ = [
@@ -23,5 +29,8 @@ __all__ = [
     "kv_capacity_tokens",
     "observations",
     "render_families",
+    "sized_key",
+    "sized_observations",
+    "timed_observations",
     "view_from_traffic",
 ]

@@ -44,8 +44,27 @@ Observation = tuple[str, float, int]
 
 def observations(outcome: RequestOutcome) -> list[Observation]:
     """The histogram observations of a finished request (the measured quantities only)."""
-    end_s = outcome.end_s
-    observed: list[Observation] = [("e2e_s", end_s, 1), ("prompt_tokens", float(outcome.prompt_tokens), 1)]
+    return [*sized_observations(outcome), *timed_observations(outcome)]
+
+
+def sized_key(outcome: RequestOutcome) -> tuple[object, ...]:
+    """What `sized_observations` depends on: requests alike in it observe the same sizes."""
+    return (
+        outcome.prompt_tokens,
+        outcome.completion_tokens,
+        outcome.max_tokens,
+        outcome.first_token_s is None,
+        outcome.uniform_itl_s,
+    )
+
+
+def sized_observations(outcome: RequestOutcome) -> list[Observation]:
+    """The observations of sizes (tokens) and of the schedule's ITL.
+
+    They are the same for requests of the same `sized_key`, so a recorder may keep them
+    instead of working them out again.
+    """
+    observed: list[Observation] = [("prompt_tokens", float(outcome.prompt_tokens), 1)]
     if outcome.max_tokens is None:  # embeddings and ranking: no generation at all
         return observed
     completion_tokens = outcome.completion_tokens
@@ -53,12 +72,18 @@ def observations(outcome: RequestOutcome) -> list[Observation]:
         ("generation_tokens", float(completion_tokens), 1),
         ("max_tokens", float(outcome.max_tokens), 1),
     ]
-    first_token_s = outcome.first_token_s
-    if first_token_s is not None:
-        observed += [("ttft_s", first_token_s, 1), ("decode_s", end_s - first_token_s, 1)]
-        if outcome.uniform_itl_s is not None and completion_tokens > 1:
-            observed.append(("itl_s", outcome.uniform_itl_s, completion_tokens - 1))
+    if outcome.first_token_s is not None and outcome.uniform_itl_s is not None and completion_tokens > 1:
+        observed.append(("itl_s", outcome.uniform_itl_s, completion_tokens - 1))
     return observed
+
+
+def timed_observations(outcome: RequestOutcome) -> list[Observation]:
+    """The observations of measured times: end to end, and to and after the first token."""
+    end_s = outcome.end_s
+    first_token_s = outcome.first_token_s
+    if first_token_s is None or outcome.max_tokens is None:
+        return [("e2e_s", end_s, 1)]
+    return [("e2e_s", end_s, 1), ("ttft_s", first_token_s, 1), ("decode_s", end_s - first_token_s, 1)]
 
 
 def finish_of(plan: GenerationPlan) -> ObservedFinish:
