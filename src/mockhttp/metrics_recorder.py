@@ -28,7 +28,6 @@ from mockcore.metrics import (
 )
 
 PUBLISH_INTERVAL_S = 0.05
-_KNOWN_VALUES = 4096  # per quantity; measured times rarely repeat, so the memo stays small
 _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their sizes
 
 # What a request of a known shape adds: (counter cell, increment) and (sum cell, increment).
@@ -94,12 +93,8 @@ class MetricsRecorder:
         self._sums = [float(value) for value in self._block_sums.tolist()]
         self._gauges = [0] * len(self._block_gauges)
         self._publish_pending = False
-        # Per quantity: first bucket cell, bounds, sum cell, and the cells of values seen before
-        # (token counts, the schedule's TTFT and ITL repeat from request to request).
-        self._histogram_cells: dict[str, tuple[int, tuple[float, ...], int, dict[float, int]]] = {
-            name: (start, bounds, sum_cell, {})
-            for name, (start, bounds, sum_cell) in layout.histogram_cells.items()
-        }
+        # Per quantity: first bucket cell, bounds, sum cell.
+        self._histogram_cells: dict[str, tuple[int, tuple[float, ...], int]] = dict(layout.histogram_cells)
         self._itl_start = layout.bucket_start["itl_s"]
         self._itl_bounds = layout.bounds["itl_s"]
         self._itl_zero_cell = layout.bucket_cell("itl_s", 0.0)
@@ -212,13 +207,10 @@ class MetricsRecorder:
             request_bytes += body_bytes
             response_bytes += sent_bytes
             for quantity, value, times in timed_observations(outcome):
-                start, bounds, sum_cell, known = cells[quantity]
-                cell = known.get(value)
-                if cell is None:
-                    cell = start + bisect_left(bounds, value)
-                    if len(known) < _KNOWN_VALUES:
-                        known[value] = cell
-                counts[cell] += times
+                # Measured times rarely repeat: a bisection of a few dozen bounds is cheaper
+                # than a memo that mostly misses.
+                start, bounds, sum_cell = cells[quantity]
+                counts[start + bisect_left(bounds, value)] += times
                 sums[sum_cell] += value * times
         counts[self._request_bytes_cell] += request_bytes
         counts[self._response_bytes_cell] += response_bytes
@@ -246,7 +238,7 @@ class MetricsRecorder:
             count_adds.append((self._disconnects_cell, 1))
         sum_adds = []
         for quantity, value, times in sized_observations(outcome):
-            start, bounds, sum_cell, _ = self._histogram_cells[quantity]
+            start, bounds, sum_cell = self._histogram_cells[quantity]
             count_adds.append((start + bisect_left(bounds, value), times))
             sum_adds.append((sum_cell, value * times))
         return tuple(count_adds), tuple(sum_adds)

@@ -115,7 +115,7 @@ def answer_outcome(plan: ResponsePlan, end_s: float, *, answered: bool) -> Reque
         completion_tokens=tokens,
         max_tokens=plan.max_tokens,
         finish_reason=finish_of(plan) if answered else "abort",
-        first_token_s=min(plan.schedule.event_offset_s(0), end_s) if tokens else None,
+        first_token_s=min(plan.schedule.ttft_ms / 1000.0, end_s) if tokens else None,
         end_s=end_s,
         uniform_itl_s=plan.schedule.itl_ms / 1000.0,
     )
