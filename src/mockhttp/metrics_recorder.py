@@ -110,7 +110,7 @@ class MetricsRecorder:
         self._kv_gauge = layout.gauge_index["kv_tokens"]
         self._open_streams_gauge = layout.gauge_index["open_streams"]
         self._sized_adds: dict[tuple[object, ...], _Adds] = {}
-        self._pending: list[tuple[RequestOutcome, int, int, int]] = []
+        self._pending: list[tuple[RequestOutcome, RequestFacts, int, int]] = []
         self.publish()
 
     def publish(self) -> None:
@@ -167,7 +167,8 @@ class MetricsRecorder:
         gauges[self._kv_gauge] += kv_tokens
         if stream:
             gauges[self._open_streams_gauge] += 1
-        self._changed()
+        if not self._publish_pending:
+            self._changed()
 
     def request_finished(
         self,
@@ -176,15 +177,14 @@ class MetricsRecorder:
         answer: RequestFacts,
         response_bytes: int,
     ) -> None:
-        """A request ended (answered 200): gauges down, counters and observations in."""
-        stream = answer.stream
-        gauges = self._gauges
-        gauges[self._running_gauge] -= 1
-        gauges[self._kv_gauge] -= kv_tokens
-        if stream:
-            gauges[self._open_streams_gauge] -= 1
-        self._pending.append((outcome, answer.ok_cell, answer.body_bytes, response_bytes))
-        self._changed()
+        """A request ended (answered 200): queued, its gauges and counters change at the fold.
+
+        The block only changes at a publication, which folds the queue first, so a scrape never
+        sees a request's start without its end once it has ended.
+        """
+        self._pending.append((outcome, answer, kv_tokens, response_bytes))
+        if not self._publish_pending:
+            self._changed()
 
     def _fold_pending(self) -> None:
         """Add the queued requests to the cells: sizes once per shape, times one by one."""
@@ -195,8 +195,9 @@ class MetricsRecorder:
         cells = self._histogram_cells
         examples: dict[tuple[object, ...], tuple[RequestOutcome, int]] = {}
         alike: dict[tuple[object, ...], int] = {}
-        request_bytes = response_bytes = 0
-        for outcome, ok_cell, body_bytes, sent_bytes in pending:
+        request_bytes = response_bytes = kv_tokens = streams = 0
+        for outcome, answer, request_kv_tokens, sent_bytes in pending:
+            ok_cell = answer.ok_cell
             key = (*sized_key(outcome), outcome.finish_reason, ok_cell)
             seen = alike.get(key)
             if seen is None:
@@ -204,8 +205,10 @@ class MetricsRecorder:
                 alike[key] = 1
             else:
                 alike[key] = seen + 1
-            request_bytes += body_bytes
+            request_bytes += answer.body_bytes
             response_bytes += sent_bytes
+            kv_tokens += request_kv_tokens
+            streams += answer.stream
             for quantity, value, times in timed_observations(outcome):
                 # Measured times rarely repeat: a bisection of a few dozen bounds is cheaper
                 # than a memo that mostly misses.
@@ -214,6 +217,10 @@ class MetricsRecorder:
                 sums[sum_cell] += value * times
         counts[self._request_bytes_cell] += request_bytes
         counts[self._response_bytes_cell] += response_bytes
+        gauges = self._gauges
+        gauges[self._running_gauge] -= len(pending)
+        gauges[self._kv_gauge] -= kv_tokens
+        gauges[self._open_streams_gauge] -= streams
         for key, requests in alike.items():
             adds = self._sized_adds.get(key)
             if adds is None:
