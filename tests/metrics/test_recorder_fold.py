@@ -1,0 +1,97 @@
+"""The recorder queues finished requests and folds them at publication, alike ones together.
+
+Whatever the mix of requests, the published cells must be exactly what adding each request's
+observations one by one gives: the grouping by shape is a shortcut, never a different answer.
+"""
+
+import bisect
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mockcore.metrics import LAYOUT, RequestOutcome, observations
+from mockhttp.local_state import LocalMetricsStore
+from mockhttp.metrics_recorder import RequestFacts
+
+SHAPES = [
+    (40, 16, 16, "length", 0.005),
+    (40, 16, 64, "stop", 0.005),
+    (12, 3, 3, "length", None),
+    (7, 0, None, "stop", None),  # an embedding: no generation
+    (40, 5, 16, "abort", None),  # a stream its client left
+]
+outcomes = st.builds(
+    lambda shape, first, extra, stream: (shape, first, extra, stream),
+    st.sampled_from(SHAPES),
+    st.floats(0, 2.0),
+    st.floats(0, 5.0),
+    st.booleans(),
+)
+
+
+def make(shape: tuple[int, int, int | None, str, float | None], first: float, extra: float) -> RequestOutcome:
+    prompt, completion, max_tokens, finish, itl = shape
+    generates = max_tokens is not None
+    return RequestOutcome(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        max_tokens=max_tokens,
+        finish_reason=finish,  # type: ignore[arg-type]
+        first_token_s=first if generates and completion else None,
+        end_s=first + extra,
+        uniform_itl_s=itl,
+    )
+
+
+@given(st.lists(outcomes, max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_folded_cells_equal_adding_every_request_alone(requests: list[tuple]) -> None:  # type: ignore[type-arg]
+    store = LocalMetricsStore()
+    recorder = store.recorder
+    expected_values: dict[str, list[float]] = {}
+    prompt_tokens = generation_tokens = request_bytes = 0
+    finished: dict[str, int] = {}
+    for index, (shape, first, extra, stream) in enumerate(requests):
+        outcome = make(shape, first, extra)
+        facts = RequestFacts(stream, 100 + index, LAYOUT.request_cell("chat", stream, 200))
+        recorder.request_started(outcome.prompt_tokens + outcome.completion_tokens, stream=stream)
+        recorder.request_finished(outcome, outcome.prompt_tokens + outcome.completion_tokens, facts, 10)
+        for quantity, value, times in observations(outcome):
+            expected_values.setdefault(quantity, []).extend([value] * times)
+        prompt_tokens += outcome.prompt_tokens
+        generation_tokens += outcome.completion_tokens
+        request_bytes += 100 + index
+        finished[outcome.finish_reason] = finished.get(outcome.finish_reason, 0) + 1
+    snapshot = store.snapshot()
+    assert snapshot.counters["prompt_tokens"] == prompt_tokens
+    assert snapshot.counters["generation_tokens"] == generation_tokens
+    assert snapshot.counters["request_bytes"] == request_bytes
+    assert snapshot.counters["response_bytes"] == 10 * len(requests)
+    assert snapshot.counters["client_disconnects"] == finished.get("abort", 0)
+    assert {reason: count for reason, count in snapshot.finished.items() if count} == finished
+    assert snapshot.gauges["running"] == snapshot.gauges["kv_tokens"] == snapshot.gauges["open_streams"] == 0
+    for quantity, values in expected_values.items():
+        bounds = LAYOUT.bounds[quantity]
+        counts = [0] * (len(bounds) + 1)
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1
+        histogram = snapshot.histograms[quantity]
+        assert list(histogram.bucket_counts) == counts, quantity
+        assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity
+
+
+def test_a_running_request_shows_in_the_gauges_until_its_end_is_published() -> None:
+    store = LocalMetricsStore()
+    recorder = store.recorder
+    facts = RequestFacts(True, 10, LAYOUT.request_cell("chat", True, 200))
+    recorder.request_started(50, stream=True)
+    assert store.snapshot().gauges == {
+        **store.snapshot().gauges,
+        "running": 1,
+        "kv_tokens": 50,
+        "open_streams": 1,
+    }
+    recorder.request_finished(make(SHAPES[0], 0.01, 0.1), 50, facts, 10)
+    gauges = store.snapshot().gauges
+    assert (gauges["running"], gauges["kv_tokens"], gauges["open_streams"]) == (0, 0, 0)
