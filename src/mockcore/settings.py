@@ -69,17 +69,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         bool, msgspec.Meta(description="every latency 0: TTFT, ITL and the retrieval latencies")
     ] = False
     embedding_base_latency: (
-        Annotated[float, msgspec.Meta(ge=0, description="embeddings answer after this, milliseconds")] | None
+        Annotated[
+            float,
+            msgspec.Meta(ge=0, description="embeddings answer after this, milliseconds (unset: the TTFT)"),
+        ]
+        | None
     ) = None
     embedding_per_input_latency: (
-        Annotated[float, msgspec.Meta(ge=0, description="embedding latency added per input, milliseconds")]
+        Annotated[
+            float,
+            msgspec.Meta(ge=0, description="embedding latency added per input, milliseconds (unset: 0)"),
+        ]
         | None
     ) = None
     ranking_base_latency: (
-        Annotated[float, msgspec.Meta(ge=0, description="ranking answers after this, milliseconds")] | None
+        Annotated[
+            float,
+            msgspec.Meta(ge=0, description="ranking answers after this, milliseconds (unset: the TTFT)"),
+        ]
+        | None
     ) = None
     ranking_per_passage_latency: (
-        Annotated[float, msgspec.Meta(ge=0, description="ranking latency added per passage, milliseconds")]
+        Annotated[
+            float,
+            msgspec.Meta(ge=0, description="ranking latency added per passage, milliseconds (unset: 0)"),
+        ]
         | None
     ) = None
     image_retrieval_base_latency: Annotated[
