@@ -15,7 +15,7 @@ import msgspec
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
 from mockcore.faults import ANSWER_BREAKING_KINDS, RETRY_AFTER_S, InjectedFault
-from mockcore.metrics.outcome import answer_outcome, stream_outcome
+from mockcore.metrics.outcome import stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan
 from mockcore.planner import latency_shape
@@ -229,8 +229,9 @@ class InferenceService:
         finally:
             broken = fault is not None and fault.kind in ANSWER_BREAKING_KINDS
             load.request_finished(0 if broken else tokens)
-            outcome = answer_outcome(plan, now - t0, answered=bool(body) and not broken)
-            metrics.request_finished(outcome, kv_tokens, request, 0 if broken else len(body))
+            metrics.answer_finished(
+                plan, now - t0, bool(body) and not broken, kv_tokens, request, 0 if broken else len(body)
+            )
             if record is not None:
                 record.tokens = 0 if broken else tokens
                 record.fault = fault.kind if fault is not None else None

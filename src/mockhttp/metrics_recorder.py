@@ -26,6 +26,8 @@ from mockcore.metrics import (
     sized_observations,
     timed_observations,
 )
+from mockcore.metrics.outcome import answer_outcome
+from mockcore.plan import ResponsePlan
 
 PUBLISH_INTERVAL_S = 0.05
 _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their sizes
@@ -70,6 +72,7 @@ class MetricsRecorder:
         "_layout",
         "_open_streams_gauge",
         "_pending",
+        "_pending_answers",
         "_prompt_tokens_cell",
         "_publish_pending",
         "_request_bytes_cell",
@@ -111,11 +114,18 @@ class MetricsRecorder:
         self._open_streams_gauge = layout.gauge_index["open_streams"]
         self._sized_adds: dict[tuple[object, ...], _Adds] = {}
         self._pending: list[tuple[RequestOutcome, RequestFacts, int, int]] = []
+        self._pending_answers: list[tuple[ResponsePlan, float, bool, RequestFacts, int, int]] = []
         self.publish()
 
     def publish(self) -> None:
         """Fold the finished requests into the cells and copy them into the block."""
         self._publish_pending = False
+        if self._pending_answers:
+            self._pending.extend(
+                (answer_outcome(plan, end_s, answered=answered), facts, kv_tokens, sent_bytes)
+                for plan, end_s, answered, facts, kv_tokens, sent_bytes in self._pending_answers
+            )
+            self._pending_answers = []
         if self._pending:
             self._fold_pending()
         self._block_counts[:] = array("Q", self._counts)
@@ -183,6 +193,23 @@ class MetricsRecorder:
         sees a request's start without its end once it has ended.
         """
         self._pending.append((outcome, answer, kv_tokens, response_bytes))
+        if not self._publish_pending:
+            self._changed()
+
+    def answer_finished(  # noqa: PLR0917 - what a non-streamed answer leaves behind
+        self,
+        plan: ResponsePlan,
+        end_s: float,
+        answered: bool,
+        kv_tokens: int,
+        answer: RequestFacts,
+        response_bytes: int,
+    ) -> None:
+        """A non-streamed answer ended `end_s` after arrival; queued like `request_finished`.
+
+        Its outcome (`answer_outcome`) is worked out at the fold, not on the request path.
+        """
+        self._pending_answers.append((plan, end_s, answered, answer, kv_tokens, response_bytes))
         if not self._publish_pending:
             self._changed()
 
