@@ -22,6 +22,7 @@ from mockcore.errors import invalid_request_info
 from mockcore.faults import ANSWER_BREAKING_KINDS, InjectedFault
 from mockcore.metrics import LAYOUT
 from mockcore.overrides import CONTROL_HEADER_PREFIX, NO_OVERRIDES, RequestOverrides, parse_overrides
+from mockcore.readiness import not_ready_info, retry_after_s
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord, access_record
@@ -192,19 +193,6 @@ def request_overrides(scope: Scope, max_output_tokens: int) -> RequestOverrides:
     return NO_OVERRIDES if found is None else parse_overrides(found, max_output_tokens)
 
 
-def not_ready_error(ready_in_s: float) -> tuple[ErrorInfo, tuple[tuple[bytes, bytes], ...]]:
-    """The 503 of an inference route before `--inference-ready-delay-seconds` has passed."""
-    wait_s = max(1, math.ceil(ready_in_s))
-    info = ErrorInfo(
-        message=f"The model is still loading; inference is ready in {ready_in_s:.1f} s "
-        "(--inference-ready-delay-seconds).",
-        type="server_error",
-        param=None,
-        code="model_not_ready",
-    )
-    return info, ((b"retry-after", str(wait_s).encode()),)
-
-
 async def _send_broken(send: Send, body: bytes, fault: InjectedFault) -> None:
     """Break a non-streaming answer: headers only (`abort`) or part of the body (`truncate`)."""
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
@@ -281,8 +269,8 @@ def _gate(path: str, settings: Settings, ready_at: float) -> Callable[[Scope, fl
         if unauthorized is not None:
             return RejectedError(401, unauthorized)
         if t0 < ready_at:
-            info, retry = not_ready_error(ready_at - t0)
-            return RejectedError(503, info, retry)
+            retry = str(retry_after_s(ready_at - t0)).encode()
+            return RejectedError(503, not_ready_info(ready_at - t0), ((b"retry-after", retry),))
         return None
 
     return gate

@@ -16,6 +16,7 @@ from litestar.handlers import ASGIRouteHandler, HTTPRouteHandler
 from mockcore.errors import ErrorInfo
 from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
+from mockcore.readiness import readiness_report, retry_after_s
 from mockcore.settings import settings_as_config
 from mockhttp.admin_endpoints import build_admin_handlers
 from mockhttp.control_endpoints import build_control_handlers
@@ -116,21 +117,15 @@ def build_route_handlers(
     async def health_ready() -> Response[bytes]:
         """200 once inference and the model list are ready, else 503 saying how long to wait."""
         now = clock()
-        waits = {
-            "inference_ready_in_s": max(0.0, inference_ready_at - now),
-            "models_ready_in_s": max(0.0, models_ready_at - now),
-        }
-        longest = max(waits.values())
-        if longest <= 0:
-            return _json(msgspec.json.encode({"status": "ready"}))
-        body = msgspec.json.encode(
-            {"status": "loading", **{name: round(wait, 3) for name, wait in waits.items()}}
-        )
+        report = readiness_report(inference_ready_at - now, models_ready_at - now)
+        if report.status == "ready":
+            return _json(msgspec.json.encode(report))
+        longest = max(inference_ready_at, models_ready_at) - now
         return Response(
-            body,
+            msgspec.json.encode(report),
             status_code=503,
             media_type=MediaType.JSON,
-            headers={"retry-after": str(max(1, math.ceil(longest)))},
+            headers={"retry-after": str(retry_after_s(longest))},
         )
 
     telemetry = GpuTelemetry(services)

@@ -27,6 +27,7 @@ from tests.server_process import free_port
 
 from mockcore import Settings
 from mockcore.models import ADVERTISED_MODEL_IDS
+from mockcore.readiness import readiness_report, retry_after_s
 from mockhttp import create_app
 from mockhttp.services import Services
 
@@ -298,3 +299,15 @@ def test_the_cli_answers_503_then_200_and_the_openai_client_waits_it_out(cli_ser
         assert raw.parse().choices[0].message.content
         assert http.get("/health/ready").json() == {"status": "ready"}
         assert http.post("/v1/chat/completions", json=REQUESTS["/v1/chat/completions"]).status_code == 200
+
+
+def test_the_readiness_rules_of_the_core() -> None:
+    """Retry-After rounds a wait up to whole seconds (at least 1); the report is both waits or ready."""
+    assert [retry_after_s(wait) for wait in (0.0, 0.2, 1.0, 1.01, 2.5)] == [1, 1, 1, 2, 3]
+    assert readiness_report(0.0, -3.0).status == "ready"
+    loading = readiness_report(1.23456, -1.0)
+    assert (loading.status, loading.inference_ready_in_s, loading.models_ready_in_s) == (
+        "loading",
+        1.235,
+        0.0,
+    )
