@@ -103,3 +103,30 @@ def test_access_logs_cover_unrouted_requests(cli_server: StartCliServer) -> None
     wrong_method = [record for record in access_records(server, "/health", 1) if record["method"] == "POST"]
     assert [record["status"] for record in missing] == [404]
     assert [record["status"] for record in wrong_method] == [405]
+
+
+def test_an_injected_abort_is_one_warning_and_an_access_line_never_a_traceback(
+    cli_server: StartCliServer,
+) -> None:
+    port = free_port()
+    server = cli_server(["--port", str(port), "--ttft", "0", "--itl", "1", "--access-logs"], port=port)
+    payload = {
+        "model": "gpt-4",
+        "messages": [{"role": "user", "content": "tell me a long story"}],
+        "max_tokens": 30,
+    }
+    with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
+        for stream in (False, True):
+            with pytest.raises(httpx.RemoteProtocolError):
+                client.post(CHAT, json={**payload, "stream": stream}, headers={"X-Mock-Fault": "abort"})
+    records = access_records(server, CHAT, 2)
+    assert [(record["fault"], record["sequence_number"]) for record in records] == [
+        ("abort", 1),
+        ("abort", 2),
+    ]
+    warnings = [
+        record for record in server.log_records() if "injected abort fault" in record.get("event", "")
+    ]
+    assert len(warnings) == 2
+    assert "Traceback" not in server.stderr_text()
+    assert "InjectedAbort" not in server.stderr_text()
