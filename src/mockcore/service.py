@@ -62,14 +62,12 @@ def faults_enabled(settings: Settings) -> bool:
     return settings.error_rate > 0
 
 
-def needs_sequence_number(settings: Settings, overrides: RequestOverrides = NO_OVERRIDES) -> bool:
-    """Whether request number n decides anything: a fault draw, a forced fault, or jitter."""
-    return (
-        settings.error_rate > 0
-        or overrides.fault is not None
-        or settings.ttft_jitter_cv > 0
-        or settings.itl_jitter_cv > 0
-    )
+def needs_sequence_number(settings: Settings) -> bool:
+    """Whether request number n decides anything for every request: a fault draw, or jitter.
+
+    A request that forces a fault (`X-Mock-Fault`) draws one whatever this says.
+    """
+    return settings.error_rate > 0 or settings.ttft_jitter_cv > 0 or settings.itl_jitter_cv > 0
 
 
 @lru_cache(maxsize=16)

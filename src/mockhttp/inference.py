@@ -303,11 +303,8 @@ def _faulted_events(
 ) -> Iterator[tuple[float, bytes]]:
     """The stream's events as the transport fault shapes them (see `InferenceService.stream`)."""
     strike = fault.strike_after(event_count)
-    kind = fault.kind
     for index, frame in frames:
-        if kind in ANSWER_BREAKING_KINDS and index >= strike:
+        offset = fault.shaped_offset(index, offset_of(index), strike)
+        if offset is None:
             return
-        offset = offset_of(index)
-        if kind == "slow_headers" or (kind == "stall" and index >= strike):
-            offset += fault.delay_s
         yield offset, frame

@@ -197,9 +197,7 @@ async def _send_broken(send: Send, body: bytes, fault: InjectedFault) -> None:
     """Break a non-streaming answer: headers only (`abort`) or part of the body (`truncate`)."""
     headers = [*_JSON_HEADERS, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    cut = (
-        min(len(body) - 1, max(1, math.floor(fault.position * len(body)))) if fault.kind == "truncate" else 0
-    )
+    cut = fault.truncated_length(len(body)) if fault.kind == "truncate" else 0
     # At least one body message: a server may hold the status line until the body starts,
     # and answer 500 itself if the app fails before.
     await send({"type": "http.response.body", "body": body[:cut], "more_body": True})

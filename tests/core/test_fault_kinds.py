@@ -164,3 +164,27 @@ def test_predict_honours_a_forced_fault_header() -> None:
     assert "X-Mock-Fault" in prediction.fault.message
     ignored = predict("chat", CHAT, Settings(control_headers=False), headers={"X-Mock-Fault": "not_found"})
     assert ignored.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        ("abort", [0.0, 0.1, None, None]),
+        ("truncate", [0.0, 0.1, None, None]),
+        ("stall", [0.0, 0.1, 1.7, 1.8]),
+        ("slow_headers", [1.5, 1.6, 1.7, 1.8]),
+    ],
+)
+def test_a_transport_fault_shapes_the_deadlines_from_its_strike(
+    kind: FaultKind, expected: list[float | None]
+) -> None:
+    fault = fault_of_kind(kind, 1, cause="c", position=0.5, delay_s=1.5)
+    strike = fault.strike_after(4)
+    assert strike == 2
+    shaped = [fault.shaped_offset(index, index * 0.1, strike) for index in range(4)]
+    assert [None if value is None else round(value, 9) for value in shaped] == expected
+
+
+@given(st.floats(0, 1, exclude_max=True), st.integers(2, 1_000_000))
+def test_a_truncated_body_sends_some_of_it_never_all(position: float, size: int) -> None:
+    assert 1 <= fault_of_kind("truncate", 1, cause="c", position=position).truncated_length(size) < size

@@ -11,6 +11,7 @@ import msgspec
 
 from mockcore.digest import derived_unit, digest_texts
 from mockcore.faults.kinds import (
+    ANSWER_BREAKING_KINDS,
     RATE_LIMIT_REQUESTS,
     RATE_LIMIT_TOKENS,
     RETRY_AFTER_S,
@@ -60,6 +61,24 @@ class InjectedFault(msgspec.Struct, frozen=True, kw_only=True):
     def strike_after(self, token_events: int) -> int:
         """How many of `token_events` token events go out before the fault strikes (< all)."""
         return min(max(token_events - 1, 0), math.floor(self.position * token_events))
+
+    def shaped_offset(self, event_index: int, offset_s: float, strike: int) -> float | None:
+        """Event `event_index`'s deadline (planned at `offset_s`) under this transport fault.
+
+        None when the fault ends the answer before it (`abort`, `truncate`: from event
+        `strike` on); `stall` holds the events from `strike` on `delay_s` longer, and
+        `slow_headers` holds every event as long as the status line.
+        """
+        kind = self.kind
+        if kind in ANSWER_BREAKING_KINDS:
+            return None if event_index >= strike else offset_s
+        if kind == "slow_headers" or (kind == "stall" and event_index >= strike):
+            return offset_s + self.delay_s
+        return offset_s
+
+    def truncated_length(self, body_bytes: int) -> int:
+        """How much of a non-streamed body of `body_bytes` a `truncate` sends (some, not all)."""
+        return min(body_bytes - 1, max(1, math.floor(self.position * body_bytes)))
 
 
 def _retry_headers() -> tuple[tuple[str, str], ...]:
