@@ -5,17 +5,28 @@ from typing import Any
 import msgspec
 
 from mockcore.errors import RequestError, error_from_malformed_json, error_from_validation
+from mockcore.protocols.anthropic import MessagesRequest
+from mockcore.protocols.responses import ResponsesRequest
+from mockcore.protocols.tgi import GenerateRequest
 from mockcore.requests import REQUEST_TYPES, InferenceRequest, Route
 
+AnyRequest = InferenceRequest | ResponsesRequest | MessagesRequest | GenerateRequest
+ROUTE_REQUEST_TYPES: dict[Route, type[Any]] = {
+    **REQUEST_TYPES,
+    "responses": ResponsesRequest,
+    "messages": MessagesRequest,
+    "generate": GenerateRequest,
+    "generate_stream": GenerateRequest,
+}
 _DECODERS: dict[Route, msgspec.json.Decoder[Any]] = {
-    route: msgspec.json.Decoder(request_type) for route, request_type in REQUEST_TYPES.items()
+    route: msgspec.json.Decoder(request_type) for route, request_type in ROUTE_REQUEST_TYPES.items()
 }
 
 
-def decode_request(route: Route, body: bytes) -> InferenceRequest:
+def decode_request(route: Route, body: bytes) -> AnyRequest:
     """Decode `body` strictly (`"5"` is not an int); raise `RequestError` naming the field."""
     try:
-        request: InferenceRequest = _DECODERS[route].decode(body)
+        request: AnyRequest = _DECODERS[route].decode(body)
     except msgspec.ValidationError as exc:
         raise error_from_validation(exc) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:

@@ -6,12 +6,15 @@ before any planning work is done.
 
 from collections.abc import Iterable
 
+from mockcore.decoding import AnyRequest
 from mockcore.errors import RequestError
+from mockcore.protocols.anthropic import MessagesRequest, prompt_records
+from mockcore.protocols.responses import ResponsesRequest
+from mockcore.protocols.tgi import GenerateRequest
 from mockcore.requests import (
     ChatCompletionRequest,
     CompletionRequest,
     EmbeddingRequest,
-    InferenceRequest,
     Prompt,
     RankingRequest,
 )
@@ -81,17 +84,49 @@ def _texts_chars(texts: Iterable[str]) -> int:
     return sum(len(text) for text in texts)
 
 
-def check_limits(request: InferenceRequest, settings: Settings) -> None:
+def _responses_chars(request: ResponsesRequest) -> int:
+    total = len(request.instructions or "")
+    if isinstance(request.input, str):
+        return total + len(request.input)
+    for item in request.input:
+        for value in (item.content, item.output):
+            if isinstance(value, str):
+                total += len(value)
+            elif value is not None:
+                total += sum(len(part.text) for part in value if part.text is not None)
+        total += len(item.arguments or "")
+    return total
+
+
+def _check_generation_protocols(request: AnyRequest, settings: Settings) -> None:
+    """The limits of the Responses, Messages and TGI requests."""
+    if isinstance(request, ResponsesRequest):
+        items = 1 if isinstance(request.input, str) else len(request.input)
+        _check_items(items, settings, "input")
+        _check_chars(_responses_chars(request), settings, "input")
+        _check_tokens(request.max_output_tokens, settings, "max_output_tokens")
+    elif isinstance(request, MessagesRequest):
+        _check_items(len(request.messages), settings, "messages")
+        _check_chars(_texts_chars(text for _, text in prompt_records(request)), settings, "messages")
+        _check_tokens(request.max_tokens, settings, "max_tokens")
+    elif isinstance(request, GenerateRequest):
+        _check_chars(len(request.inputs), settings, "inputs")
+        if request.parameters is not None:
+            _check_tokens(request.parameters.max_new_tokens, settings, "parameters.max_new_tokens")
+
+
+def check_limits(request: AnyRequest, settings: Settings) -> None:
     """Raise `RequestError` when `request` exceeds a configured limit."""
     if isinstance(request, ChatCompletionRequest):
         _check_items(len(request.messages), settings, "messages")
+        _check_items(request.n or 1, settings, "n")
         _check_chars(_chat_chars(request), settings, "messages")
         _check_tokens(request.max_completion_tokens, settings, "max_completion_tokens")
         _check_tokens(request.max_tokens, settings, "max_tokens")
         _check_tokens(request.min_tokens, settings, "min_tokens")
     elif isinstance(request, CompletionRequest):
         items, chars = _prompt_size(request.prompt)
-        _check_items(items, settings, "prompt")
+        _check_items(items * (request.n or 1), settings, "prompt")
         _check_chars(chars, settings, "prompt")
         _check_tokens(request.max_tokens, settings, "max_tokens")
         _check_tokens(request.min_tokens, settings, "min_tokens")
@@ -106,3 +141,5 @@ def check_limits(request: InferenceRequest, settings: Settings) -> None:
             settings,
             "passages",
         )
+    else:
+        _check_generation_protocols(request, settings)

@@ -1,15 +1,16 @@
 """What the server will send for a request: the plan every adapter renders."""
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from mockcore.requests import EncodingFormat
 from mockcore.timing import Schedule
 
-FinishReason = Literal["stop", "length"]
-GenerationEndpoint = Literal["chat", "completions"]
+FinishReason = Literal["stop", "length", "tool_calls"]
+# The wire protocol a generation plan is rendered in; every one shares the same plan.
+GenerationEndpoint = Literal["chat", "completions", "responses", "messages", "generate"]
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -18,6 +19,9 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     prompt_tokens: int
     completion_tokens: int
     reasoning_tokens: int | None = None
+    # Prompt tokens read from, and written to, the prompt cache (Anthropic's `cache_control`).
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -72,14 +76,63 @@ class PieceCycle(msgspec.Struct, frozen=True, kw_only=True):
 NO_PIECES = PieceCycle(source=(), offset=0, count=0)
 
 
+class ToolCallPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """One function call: its arguments are JSON text valid against the tool's schema.
+
+    The argument pieces are tokens like any other (cut by the limit, one stream event each).
+    """
+
+    id: str
+    name: str
+    arguments: PieceCycle
+
+    @property
+    def arguments_text(self) -> str:
+        """The arguments as one string (not JSON when the limit cut them)."""
+        return self.arguments.text
+
+
+class CachePoint(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The end of a cacheable prompt prefix: its key, its length in tokens, how long it lives."""
+
+    key: int
+    tokens: int
+    ttl_s: float
+
+
+SegmentKind = Literal["reasoning", "content", "tool_call"]
+
+
+class Segment(msgspec.Struct, frozen=True, kw_only=True):
+    """A run of a choice's tokens of one kind: its pieces, the index of its first token, its call."""
+
+    kind: SegmentKind
+    pieces: PieceCycle
+    start: int
+    call: ToolCallPlan | None = None
+
+    @property
+    def end(self) -> int:
+        """The index of the token after the segment's last."""
+        return self.start + len(self.pieces)
+
+
 class ChoicePlan(msgspec.Struct, frozen=True, kw_only=True):
-    """The tokens of one choice: all reasoning pieces come before all content pieces."""
+    """The tokens of one choice: reasoning pieces, then content pieces, then tool-call arguments.
+
+    `digest` is the choice's own draw (the prompt's, or the prompt's with the sample index
+    and seed): it seeds the choice's length, text, tool call and log-probabilities.
+    `stop_sequence` is the stop string that ended it, if one did.
+    """
 
     index: int
     prompt_tokens: int
     reasoning: PieceCycle
     content: PieceCycle
     finish_reason: FinishReason
+    tool_calls: tuple[ToolCallPlan, ...] = ()
+    stop_sequence: str | None = None
+    digest: bytes = b""
 
     @property
     def reasoning_text(self) -> str:
@@ -91,10 +144,31 @@ class ChoicePlan(msgspec.Struct, frozen=True, kw_only=True):
         """The content as one string."""
         return self.content.text
 
+    def segments(self) -> tuple[Segment, ...]:
+        """The non-empty runs in order: reasoning, content, then each tool call's arguments.
+
+        Protocols that frame output in blocks or items (Messages, Responses) open one per segment.
+        """
+        runs: list[Segment] = []
+        start = 0
+        if self.reasoning.count:
+            runs.append(Segment(kind="reasoning", pieces=self.reasoning, start=start))
+            start += self.reasoning.count
+        if self.content.count:
+            runs.append(Segment(kind="content", pieces=self.content, start=start))
+            start += self.content.count
+        for call in self.tool_calls:
+            runs.append(Segment(kind="tool_call", pieces=call.arguments, start=start, call=call))
+            start += call.arguments.count
+        return tuple(runs)
+
     @property
     def token_count(self) -> int:
-        """R + C: every generated token, one stream event each."""
-        return len(self.reasoning) + len(self.content)
+        """R + C + A: every generated token, one stream event each."""
+        count = len(self.reasoning) + len(self.content)
+        for call in self.tool_calls:
+            count += len(call.arguments)
+        return count
 
 
 class GenerationPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +187,15 @@ class GenerationPlan(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int
     # The (first) prompt's digest: with the sequence number, it seeds the latency jitter.
     prompt_digest: bytes = b""
+    # Alternatives per token when the request asked for log-probabilities (0 = the token's
+    # own only), None when it did not.
+    logprobs: int | None = None
+    # `stream_options.continuous_usage_stats`: every chunk carries the usage so far.
+    continuous_usage: bool = False
+    # The prompt's cache breakpoints, shortest prefix first (see `mockcore.generation.prompt_cache`).
+    cache_points: tuple[CachePoint, ...] = ()
+    # Request fields the protocol repeats in its answer (the Responses object), as JSON values.
+    echo: dict[str, Any] | None = None
 
     @property
     def event_count(self) -> int:

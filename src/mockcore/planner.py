@@ -1,139 +1,141 @@
-"""Requests to response plans: the single place where output is decided."""
+"""OpenAI chat and completions requests to generation commands, and on to plans.
 
-from mockcore.budget import TokenBudget, natural_length, plan_budget
-from mockcore.digest import derived_u64
+Only the translation lives here: which field is the limit, how `tools`, `tool_choice`,
+`response_format`, `n`, `stop` and `logprobs` read. What is generated is decided by
+`mockcore.generation`, the same for every protocol.
+"""
+
 from mockcore.errors import RequestError
+from mockcore.generation import (
+    GenerationCommand,
+    OutputFormat,
+    ToolChoice,
+    ToolSpec,
+    plan_generation,
+)
+from mockcore.generation.tools import tool_choice_of
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
-from mockcore.plan import NO_PIECES, ChoicePlan, GenerationEndpoint, GenerationPlan, PieceCycle, Usage
-from mockcore.prompts import PromptView, batch_prompts, chat_prompt
+from mockcore.plan import GenerationPlan
+from mockcore.prompts import batch_prompts, chat_prompt
 from mockcore.reasoning import is_reasoning_model, reasoning_budget
-from mockcore.requests import ChatCompletionRequest, CompletionRequest, StreamOptions
+from mockcore.requests import (
+    ChatCompletionRequest,
+    ChatTool,
+    CompletionRequest,
+    ResponseFormat,
+    Stop,
+    StreamOptions,
+    ToolChoiceOption,
+)
 from mockcore.settings import Settings
-from mockcore.timing import LatencyShape, Schedule, shaped_schedule
-from mockcore.vocabulary import FALLBACK_PIECES
+from mockcore.timing import LatencyShape
 
-_CONTENT_OFFSET_SALT = b"content-offset"
-_REASONING_OFFSET_SALT = b"reasoning-offset"
-
-
-def cycle_pieces(prompt: PromptView, pieces: tuple[str, ...], salt: bytes, count: int) -> PieceCycle:
-    """`count` pieces cycling through the prompt's `pieces` from an offset drawn from h.
-
-    A prompt without text (empty, or token ids) cycles through the built-in passage.
-    """
-    if count == 0:
-        return NO_PIECES
-    source = pieces or FALLBACK_PIECES
-    offset = derived_u64(prompt.digest, salt) % len(source)
-    return PieceCycle(source=source, offset=offset, count=count)
+EMPTY_PARAMETERS: dict[str, object] = {"type": "object", "properties": {}}
+_TOOL_RESULT_ROLES = ("tool", "function")
 
 
-def _check_min_tokens(min_tokens: int, limit: int | None, limit_param: str) -> None:
-    if limit is not None and min_tokens > limit:
+def include_usage(options: StreamOptions | None) -> bool:
+    """`stream_options.include_usage`: a usage chunk ends the stream."""
+    return options is not None and bool(options.include_usage)
+
+
+def continuous_usage(options: StreamOptions | None) -> bool:
+    """`stream_options.continuous_usage_stats` (vLLM): usage on every chunk of a stream."""
+    return options is not None and bool(options.continuous_usage_stats)
+
+
+def stop_strings(stop: Stop | None) -> tuple[str, ...]:
+    """`stop` as a tuple, whether it came as one string or a list."""
+    if stop is None:
+        return ()
+    return (stop,) if isinstance(stop, str) else tuple(stop)
+
+
+def chat_tools(tools: list[ChatTool] | None) -> tuple[ToolSpec, ...]:
+    """The function tools with the place of each schema, for errors that name it."""
+    return tuple(
+        ToolSpec(
+            name=tool.function.name,
+            parameters=tool.function.parameters if tool.function.parameters is not None else EMPTY_PARAMETERS,
+            param=f"tools[{index}].function.parameters",
+        )
+        for index, tool in enumerate(tools or ())
+    )
+
+
+def chat_tool_choice(option: ToolChoiceOption | None, tools: tuple[ToolSpec, ...]) -> ToolChoice:
+    """`tool_choice`: a mode, or `{"type": "function", "function": {"name": ...}}`."""
+    if option is None or isinstance(option, str):
+        return tool_choice_of(option, None, tools)
+    return tool_choice_of("named", option.function.name, tools)
+
+
+def chat_output_format(response_format: ResponseFormat | None) -> OutputFormat | None:
+    """`response_format`: None for text."""
+    if response_format is None or response_format.type == "text":
+        return None
+    if response_format.type == "json_object":
+        return OutputFormat(kind="json_object")
+    if response_format.json_schema is None:
         raise RequestError(
-            f"min_tokens ({min_tokens}) must be less than or equal to {limit_param} ({limit}).",
-            "min_tokens",
+            "`response_format` of type `json_schema` needs a `json_schema` object.",
+            "response_format.json_schema",
         )
-
-
-def _plan_choice(index: int, prompt: PromptView, budget: TokenBudget) -> ChoicePlan:
-    pieces = prompt.pieces()
-    return ChoicePlan(
-        index=index,
-        prompt_tokens=prompt.token_count,
-        reasoning=cycle_pieces(prompt, pieces, _REASONING_OFFSET_SALT, budget.reasoning_tokens),
-        content=cycle_pieces(prompt, pieces, _CONTENT_OFFSET_SALT, budget.content_tokens),
-        finish_reason=budget.finish_reason,
+    schema = response_format.json_schema.schema
+    return OutputFormat(
+        kind="json_schema",
+        schema=schema if schema is not None else {},
+        param="response_format.json_schema.schema",
     )
 
 
-def _length_rules(
-    limit: int | None, min_tokens: int | None, ignore_eos: bool | None, overrides: RequestOverrides
-) -> tuple[int | None, int, bool]:
-    """(limit, min_tokens, ignore_eos) of a request; `X-Mock-Output-Tokens: n` makes them (n, n, True)."""
-    if overrides.output_tokens is not None:
-        return overrides.output_tokens, overrides.output_tokens, True
-    return limit, min_tokens or 0, bool(ignore_eos)
-
-
-def _include_usage(stream: bool, options: StreamOptions | None) -> bool:
-    return stream and options is not None and bool(options.include_usage)
-
-
-def latency_shape(settings: Settings) -> LatencyShape:
-    """The latency options of `settings` as one value."""
-    return LatencyShape(
-        ttft_ms=settings.ttft,
-        itl_ms=settings.itl,
-        ttft_per_isl_token_ms=settings.ttft_per_isl_token_ms,
-        ttft_concurrency_quad_ms=settings.ttft_concurrency_quad_ms,
-        itl_per_osl_token_ms=settings.itl_per_osl_token_ms,
-        itl_concurrency_lin_ms=settings.itl_concurrency_lin_ms,
-        ttft_jitter_cv=settings.ttft_jitter_cv,
-        itl_jitter_cv=settings.itl_jitter_cv,
+def chat_command(request: ChatCompletionRequest) -> GenerationCommand:
+    """A chat request in neutral terms (SPEC sections 3, 4 and 6)."""
+    limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
+    limit = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    if request.top_logprobs is not None and not request.logprobs:
+        raise RequestError("`top_logprobs` needs `logprobs` set to true.", "top_logprobs")
+    tools = chat_tools(request.tools)
+    return GenerationCommand(
+        endpoint="chat",
+        model=request.model,
+        prompts=(chat_prompt(request.messages),),
+        limit=limit,
+        limit_param=limit_param,
+        min_tokens=request.min_tokens or 0,
+        ignore_eos=bool(request.ignore_eos),
+        reasoning_wanted=reasoning_budget(request.model, request.reasoning_effort),
+        reasons=is_reasoning_model(request.model),
+        stream=bool(request.stream),
+        include_usage=include_usage(request.stream_options),
+        continuous_usage=continuous_usage(request.stream_options),
+        samples=request.n or 1,
+        seed=request.seed,
+        stop=stop_strings(request.stop),
+        logprobs=(request.top_logprobs or 0) if request.logprobs else None,
+        tools=tools,
+        tool_choice=chat_tool_choice(request.tool_choice, tools),
+        tool_result_last=request.messages[-1].role in _TOOL_RESULT_ROLES,
+        output_format=chat_output_format(request.response_format),
     )
 
 
-def _schedule(
-    choices: tuple[ChoicePlan, ...],
-    shape: LatencyShape | None,
-    overrides: RequestOverrides,
-    settings: Settings,
-) -> Schedule:
-    """The schedule before admission: the prompt and output terms of the shape, or the headers' values.
-
-    The load and jitter terms need the request's admission (`mockcore.service.admitted_schedule`).
-    """
-    if overrides is not NO_OVERRIDES and overrides.timing_forced:
-        return Schedule(
-            ttft_ms=settings.ttft if overrides.ttft_ms is None else overrides.ttft_ms,
-            itl_ms=settings.itl if overrides.itl_ms is None else overrides.itl_ms,
-        )
-    if shape is None:
-        return Schedule(ttft_ms=settings.ttft, itl_ms=settings.itl)
-    return shaped_schedule(
-        shape,
-        input_tokens=shape_input_tokens(choices),
-        output_tokens=max(choice.token_count for choice in choices),
-    )
-
-
-def shape_input_tokens(choices: tuple[ChoicePlan, ...]) -> int:
-    """The ISL of the latency shape: the longest prompt of a batch (they prefill side by side)."""
-    return max(choice.prompt_tokens for choice in choices)
-
-
-def _generation_plan(
-    *,
-    endpoint: GenerationEndpoint,
-    model: str,
-    stream: bool,
-    include_usage: bool,
-    reasons: bool,
-    choices: tuple[ChoicePlan, ...],
-    limit: int | None,
-    settings: Settings,
-    shape: LatencyShape | None,
-    overrides: RequestOverrides,
-    prompt_digest: bytes,
-) -> GenerationPlan:
-    generated = sum(choice.token_count for choice in choices)
-    usage = Usage(
-        prompt_tokens=sum(choice.prompt_tokens for choice in choices),
-        completion_tokens=generated,
-        reasoning_tokens=sum(len(choice.reasoning) for choice in choices) if reasons else None,
-    )
-    return GenerationPlan(
-        endpoint=endpoint,
-        model=model,
-        stream=stream,
-        include_usage=include_usage,
-        reasons=reasons,
-        choices=choices,
-        usage=usage,
-        schedule=_schedule(choices, shape, overrides, settings),
-        max_tokens=limit if limit is not None else settings.max_output_tokens,
-        prompt_digest=prompt_digest,
+def completion_command(request: CompletionRequest) -> GenerationCommand:
+    """A completions request in neutral terms; each prompt of a batch is planned on its own."""
+    return GenerationCommand(
+        endpoint="completions",
+        model=request.model,
+        prompts=batch_prompts(request.prompt, "prompt"),
+        limit=request.max_tokens,
+        min_tokens=request.min_tokens or 0,
+        ignore_eos=bool(request.ignore_eos),
+        stream=bool(request.stream),
+        include_usage=include_usage(request.stream_options),
+        continuous_usage=continuous_usage(request.stream_options),
+        samples=request.n or 1,
+        seed=request.seed,
+        stop=stop_strings(request.stop),
+        logprobs=request.logprobs,
     )
 
 
@@ -143,41 +145,8 @@ def plan_chat(
     shape: LatencyShape | None = None,
     overrides: RequestOverrides = NO_OVERRIDES,
 ) -> GenerationPlan:
-    """Plan a chat completion (SPEC sections 3, 4 and 6).
-
-    `shape` None keeps the constant TTFT and ITL of `settings` (the fast path of a server
-    whose latency shape is all zeros).
-    """
-    limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
-    requested = (
-        request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
-    )
-    limit, min_tokens, ignore_eos = _length_rules(
-        requested, request.min_tokens, request.ignore_eos, overrides
-    )
-    _check_min_tokens(min_tokens, limit, limit_param)
-    prompt = chat_prompt(request.messages)
-    budget = plan_budget(
-        natural_tokens=natural_length(prompt.token_count, prompt.digest),
-        reasoning_wanted=reasoning_budget(request.model, request.reasoning_effort),
-        limit=limit,
-        min_tokens=min_tokens,
-        ignore_eos=ignore_eos,
-    )
-    stream = bool(request.stream)
-    return _generation_plan(
-        endpoint="chat",
-        model=request.model,
-        stream=stream,
-        include_usage=_include_usage(stream, request.stream_options),
-        reasons=is_reasoning_model(request.model),
-        choices=(_plan_choice(0, prompt, budget),),
-        limit=limit,
-        settings=settings,
-        shape=shape,
-        overrides=overrides,
-        prompt_digest=prompt.digest,
-    )
+    """Plan a chat completion."""
+    return plan_generation(chat_command(request), settings, shape, overrides)
 
 
 def plan_completion(
@@ -186,37 +155,5 @@ def plan_completion(
     shape: LatencyShape | None = None,
     overrides: RequestOverrides = NO_OVERRIDES,
 ) -> GenerationPlan:
-    """Plan a text completion; each prompt of a batch is planned on its own."""
-    limit, min_tokens, ignore_eos = _length_rules(
-        request.max_tokens, request.min_tokens, request.ignore_eos, overrides
-    )
-    _check_min_tokens(min_tokens, limit, "max_tokens")
-    prompts = batch_prompts(request.prompt, "prompt")
-    choices = tuple(
-        _plan_choice(
-            index,
-            prompt,
-            plan_budget(
-                natural_tokens=natural_length(prompt.token_count, prompt.digest),
-                reasoning_wanted=0,
-                limit=limit,
-                min_tokens=min_tokens,
-                ignore_eos=ignore_eos,
-            ),
-        )
-        for index, prompt in enumerate(prompts)
-    )
-    stream = bool(request.stream)
-    return _generation_plan(
-        endpoint="completions",
-        model=request.model,
-        stream=stream,
-        include_usage=_include_usage(stream, request.stream_options),
-        reasons=False,
-        choices=choices,
-        limit=limit,
-        settings=settings,
-        shape=shape,
-        overrides=overrides,
-        prompt_digest=prompts[0].digest if prompts else b"",
-    )
+    """Plan a text completion."""
+    return plan_generation(completion_command(request), settings, shape, overrides)

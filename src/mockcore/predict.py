@@ -12,9 +12,10 @@ import msgspec
 
 from mockcore.errors import ErrorInfo, RequestError, invalid_request_info
 from mockcore.faults import InjectedFault
+from mockcore.generation.planner import latency_shape
+from mockcore.generation.prompt_cache import NOT_CACHED, with_cache_usage
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides, parse_overrides
 from mockcore.plan import GenerationPlan, ResponsePlan
-from mockcore.planner import latency_shape
 from mockcore.requests import Route
 from mockcore.service import admitted_schedule, fault_for, plan_request
 from mockcore.settings import Settings
@@ -54,12 +55,15 @@ def predict(
     sequence_number: int = 1,
     in_flight: int = 1,
     headers: Mapping[str, str] | None = None,
+    warm_prompt_cache: bool = False,
 ) -> Prediction:
     """Predict the answer to `payload` sent to `route`, as valid request `sequence_number`.
 
     `payload` is the JSON body as a mapping or as the raw bytes on the wire; `headers` the
     request's headers (only `X-Mock-*` matter); `in_flight` the requests on the server when
     it arrives, itself included (it matters only with a concurrency term in the latency shape).
+    `warm_prompt_cache` says the server's prompt cache already holds every cacheable prefix of
+    the request (sent before, within its lifetime); otherwise the request writes them.
     """
     effective = settings or Settings()
     body = payload if isinstance(payload, bytes) else _ENCODER.encode(payload)
@@ -79,6 +83,8 @@ def predict(
             plan, shape, in_flight=in_flight, seed=seed, sequence_number=sequence_number
         )
         plan = msgspec.structs.replace(plan, schedule=schedule)
+    if isinstance(plan, GenerationPlan) and plan.cache_points:
+        plan = with_cache_usage(plan, len(plan.cache_points) - 1 if warm_prompt_cache else NOT_CACHED)
     random_faults = overrides.fault is None and 0 < effective.error_rate < 100  # noqa: PLR2004
     if effective.random_seed is None and random_faults:
         return Prediction(status_code=200, plan=plan, fault_predictable=False)

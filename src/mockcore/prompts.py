@@ -47,12 +47,21 @@ def _message_texts(message: ChatMessage, index: int) -> Iterator[str]:
         yield part.text
 
 
+def _tool_call_texts(message: ChatMessage) -> Iterator[str]:
+    """An earlier turn's calls are prompt text too: each function's name and arguments."""
+    for call in message.tool_calls or ():
+        yield call.function.name
+        yield call.function.arguments
+
+
 def chat_prompt(messages: Sequence[ChatMessage]) -> PromptView:
     """All messages, every role, in order: pieces concatenated, counts summed, one digest."""
     records: list[tuple[str, str]] = []
     all_texts: list[str] = []
     for index, message in enumerate(messages):
         texts = list(_message_texts(message, index))
+        if message.tool_calls:
+            texts.extend(_tool_call_texts(message))
         records.extend((message.role, text) for text in texts or [""])
         all_texts.extend(texts)
     return PromptView(

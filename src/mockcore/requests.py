@@ -28,11 +28,87 @@ class ContentPart(msgspec.Struct, kw_only=True):
     text: str | None = None
 
 
+class FunctionCall(msgspec.Struct, kw_only=True):
+    """The function an earlier assistant turn called, and its arguments as JSON text."""
+
+    name: str
+    arguments: str = ""
+
+
+class MessageToolCall(msgspec.Struct, kw_only=True):
+    """A tool call of an earlier assistant turn (it is part of the prompt)."""
+
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCall
+
+
 class ChatMessage(msgspec.Struct, kw_only=True):
     """A chat message; `content` may be absent or null (an assistant turn with tool calls)."""
 
     role: ChatRole
     content: str | list[ContentPart] | None = None
+    tool_calls: list[MessageToolCall] | None = None
+
+
+MAX_TOOLS = 128
+MAX_STOP_STRINGS = 16
+MAX_SAMPLES = 128
+MAX_TOP_LOGPROBS = 20
+ToolName = Annotated[str, msgspec.Meta(pattern="^[a-zA-Z0-9_-]{1,64}$")]
+StopString = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Stop = StopString | Annotated[list[StopString], msgspec.Meta(max_length=MAX_STOP_STRINGS)]
+SampleCount = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAMPLES)]
+TopLogprobs = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOP_LOGPROBS)]
+JsonSchema = dict[str, Any]
+
+
+class FunctionDefinition(msgspec.Struct, kw_only=True):
+    """A function the model may call; `parameters` is the JSON schema of its arguments."""
+
+    name: ToolName
+    description: str | None = None
+    parameters: JsonSchema | None = None
+    strict: bool | None = None
+
+
+class ChatTool(msgspec.Struct, kw_only=True):
+    """One entry of `tools`."""
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(msgspec.Struct, kw_only=True):
+    """The function a named `tool_choice` forces."""
+
+    name: ToolName
+
+
+class NamedToolChoice(msgspec.Struct, kw_only=True):
+    """`{"type": "function", "function": {"name": ...}}`."""
+
+    type: Literal["function"]
+    function: NamedFunction
+
+
+ToolChoiceOption = Literal["none", "auto", "required"] | NamedToolChoice
+
+
+class JsonSchemaFormat(msgspec.Struct, kw_only=True):
+    """`response_format.json_schema`: the schema the content must validate against."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    description: str | None = None
+    schema: JsonSchema | None = None
+    strict: bool | None = None
+
+
+class ResponseFormat(msgspec.Struct, kw_only=True):
+    """`response_format`: plain text, any JSON object, or JSON valid against a schema."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
 
 
 class StreamOptions(msgspec.Struct, kw_only=True):
@@ -52,6 +128,15 @@ class ChatCompletionRequest(msgspec.Struct, kw_only=True):
     reasoning_effort: ReasoningEffort | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
+    n: SampleCount | None = None
+    seed: int | None = None
+    stop: Stop | None = None
+    logprobs: bool | None = None
+    top_logprobs: TopLogprobs | None = None
+    tools: Annotated[list[ChatTool], msgspec.Meta(max_length=MAX_TOOLS)] | None = None
+    tool_choice: ToolChoiceOption | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
     # vLLM sampling extensions
     min_tokens: NonNegativeInt | None = None
     ignore_eos: bool | None = None
@@ -71,6 +156,10 @@ class CompletionRequest(msgspec.Struct, kw_only=True):
     max_tokens: PositiveInt | None = None
     stream: bool | None = None
     stream_options: StreamOptions | None = None
+    n: SampleCount | None = None
+    seed: int | None = None
+    stop: Stop | None = None
+    logprobs: TopLogprobs | None = None
     # vLLM sampling extensions
     min_tokens: NonNegativeInt | None = None
     ignore_eos: bool | None = None
@@ -101,8 +190,11 @@ class RankingRequest(msgspec.Struct, kw_only=True):
 
 InferenceRequest = ChatCompletionRequest | CompletionRequest | EmbeddingRequest | RankingRequest
 
-Route = Literal["chat", "completions", "embeddings", "ranking"]
+Route = Literal[
+    "chat", "completions", "embeddings", "ranking", "responses", "messages", "generate", "generate_stream"
+]
 
+# The OpenAI routes' request types; `mockcore.decoding.ROUTE_REQUEST_TYPES` has every route's.
 REQUEST_TYPES: dict[Route, type[Any]] = {
     "chat": ChatCompletionRequest,
     "completions": CompletionRequest,

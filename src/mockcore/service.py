@@ -7,15 +7,22 @@ and on the load (`admitted_schedule`).
 
 from functools import lru_cache
 
-from mockcore.decoding import decode_request
+import msgspec
+
+from mockcore.decoding import AnyRequest, decode_request
 from mockcore.digest import digest_texts
 from mockcore.faults import FaultContext, FaultKind, FaultMix, InjectedFault, draw_fault, fault_of_kind
 from mockcore.faults import fault_position as _fault_position
 from mockcore.faults import parse_fault_mix as _parse_fault_mix
+from mockcore.generation import GenerationCommand
+from mockcore.generation.planner import plan_generation, shape_input_tokens
 from mockcore.limits import check_limits
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan, GenerationPlan, ResponsePlan
-from mockcore.planner import plan_chat, plan_completion, shape_input_tokens
+from mockcore.planner import chat_command, completion_command
+from mockcore.protocols.anthropic import MessagesRequest, messages_command
+from mockcore.protocols.responses import ResponsesRequest, responses_command
+from mockcore.protocols.tgi import GenerateRequest, generate_command
 from mockcore.requests import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -28,6 +35,14 @@ from mockcore.settings import Settings
 from mockcore.timing import LatencyShape, Schedule, shaped_schedule
 
 FORCED_CAUSE = "X-Mock-Fault"
+# Where each protocol carries its prompt, for the message of a `context_length` fault.
+_PROMPT_PARAMS = {
+    "chat": "messages",
+    "completions": "prompt",
+    "responses": "input",
+    "messages": "messages",
+    "generate": "inputs",
+}
 
 
 def plan_request(
@@ -37,23 +52,44 @@ def plan_request(
     *,
     shape: LatencyShape | None = None,
     overrides: RequestOverrides = NO_OVERRIDES,
+    stream: bool | None = None,
 ) -> ResponsePlan:
     """Decode, validate and plan; raises `RequestError` for anything the server answers 400.
 
     Every check happens here, before a sequence number is drawn, so invalid requests never
-    shift the fault sequence. `shape` (see `mockcore.planner.latency_shape`) adds the prompt-
-    and output-length terms to TTFT and ITL; None keeps them constant.
+    shift the fault sequence. `shape` (see `mockcore.generation.planner.latency_shape`) adds
+    the prompt- and output-length terms to TTFT and ITL; None keeps them constant. `stream`
+    True or False overrides what a generation request's body says.
     """
     request = decode_request(route, body)
     check_limits(request, settings)
-    if isinstance(request, ChatCompletionRequest):
-        return plan_chat(request, settings, shape, overrides)
-    if isinstance(request, CompletionRequest):
-        return plan_completion(request, settings, shape, overrides)
     if isinstance(request, EmbeddingRequest):
         return plan_embeddings(request, settings, overrides)
     if isinstance(request, RankingRequest):
         return plan_ranking(request, settings, overrides)
+    command = generation_command(route, request, settings)
+    if stream is not None and stream != command.stream:
+        command = msgspec.structs.replace(command, stream=stream)
+    return plan_generation(command, settings, shape, overrides)
+
+
+def generation_command(route: Route, request: AnyRequest, settings: Settings) -> GenerationCommand:
+    """The protocol-neutral command of a chat-like request, whichever protocol it came in."""
+    if isinstance(request, ChatCompletionRequest):
+        return chat_command(request)
+    if isinstance(request, CompletionRequest):
+        return completion_command(request)
+    if isinstance(request, ResponsesRequest):
+        return responses_command(request)
+    if isinstance(request, MessagesRequest):
+        return messages_command(request)
+    if isinstance(request, GenerateRequest):
+        return generate_command(
+            request,
+            stream=route == "generate_stream" or bool(request.stream),
+            model=settings.default_model,
+            max_output_tokens=settings.max_output_tokens,
+        )
     raise AssertionError(f"no planner for {type(request).__name__}")  # pragma: no cover
 
 
@@ -81,7 +117,7 @@ def fault_context(plan: ResponsePlan | None) -> FaultContext:
     if plan is None:
         return FaultContext()
     if isinstance(plan, GenerationPlan):
-        param = "messages" if plan.endpoint == "chat" else "prompt"
+        param = _PROMPT_PARAMS[plan.endpoint]
         return FaultContext(
             model=plan.model,
             prompt_tokens=plan.usage.prompt_tokens,

@@ -24,6 +24,7 @@ from mockhttp.shared_state import (
     SharedControlLog,
     SharedLoadTracker,
     SharedMetricsStore,
+    SharedPromptCache,
     SharedSequence,
     SharedSettingsSource,
     SharedStateFile,
@@ -87,6 +88,7 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
         gpu_seed=int(environ.get(GPU_SEED_ENV, local.gpu_seed)),
         started_at_unix=float(environ.get(STARTED_AT_ENV, local.started_at_unix)),
         live_source=SharedSettingsSource(state, settings),
+        prompt_cache=SharedPromptCache(state),
     )
 
 

@@ -13,9 +13,20 @@ import logging
 from litestar import Litestar
 
 from mockcore import ErrorInfo
-from mockhttp.inference_endpoints import RawEndpoint, Receive, Scope, Send, send_error
+from mockhttp.inference_endpoints import (
+    SAGEMAKER_INVOCATIONS,
+    SAGEMAKER_PREFIX,
+    SAGEMAKER_RESPONSE_STREAM,
+    TGI_ROOT,
+    RawEndpoint,
+    Receive,
+    Scope,
+    Send,
+    send_error,
+)
 
 _LOGGER = logging.getLogger("mockhttp")
+_ROOT_ALLOW = [(b"allow", b"GET, OPTIONS, POST")]
 _INTERNAL_ERROR = ErrorInfo(
     message="The server had an internal error.", type="server_error", param=None, code=None
 )
@@ -27,11 +38,34 @@ class MockServerApp:
     def __init__(self, litestar: Litestar, endpoints: dict[str, RawEndpoint]) -> None:
         self.litestar = litestar
         self._endpoints = endpoints
+        self._sagemaker = {
+            "invocations": endpoints.get(SAGEMAKER_INVOCATIONS),
+            "invocations-response-stream": endpoints.get(SAGEMAKER_RESPONSE_STREAM),
+        }
+
+    def _endpoint(self, path: str, method: str) -> RawEndpoint | None:
+        """The raw endpoint of `path`: an exact match, or SageMaker's `/endpoints/{name}/...`.
+
+        `/` is an inference route for POST only (TGI's); any other method goes to Litestar.
+        """
+        if path == TGI_ROOT and method != "POST":
+            return None
+        endpoint = self._endpoints.get(path)
+        if endpoint is None and path.startswith(SAGEMAKER_PREFIX):
+            name, _, action = path[len(SAGEMAKER_PREFIX) :].partition("/")
+            if name and "/" not in action:
+                return self._sagemaker.get(action)
+        return endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
+        if scope["type"] == "http" and scope["path"] == TGI_ROOT and scope["method"] == "OPTIONS":
+            # Litestar knows only its GET /; the POST / of TGI is served here.
+            await send({"type": "http.response.start", "status": 204, "headers": _ROOT_ALLOW})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         if scope["type"] == "http":
-            endpoint = self._endpoints.get(scope["path"])
+            endpoint = self._endpoint(scope["path"], scope["method"])
             if endpoint is not None:
                 await _guarded(endpoint, scope, receive, send)
                 return

@@ -15,22 +15,22 @@ import msgspec
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.errors import invalid_request_info
 from mockcore.faults import ANSWER_BREAKING_KINDS, RETRY_AFTER_S, InjectedFault
+from mockcore.generation.planner import latency_shape
+from mockcore.generation.prompt_cache import with_cache_usage
 from mockcore.metrics.outcome import stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan
-from mockcore.planner import latency_shape
 from mockcore.requests import Route
 from mockcore.service import admitted_schedule, needs_sequence_number
 from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord
 from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.pacing import StreamProgress, send_paced, sleep_until
-from mockhttp.render_json import embedding_body, generation_body, ranking_body
-from mockhttp.render_sse import stream_events
+from mockhttp.protocols.registry import WIRE_FORMATS
+from mockhttp.render_json import embedding_body, ranking_body
 from mockhttp.services import Services
 
 _LOGGER = logging.getLogger("mockhttp")
-_ID_PREFIX = {"chat": "chatcmpl-", "completions": "cmpl-"}
 
 
 class RejectedError(Exception):
@@ -108,19 +108,29 @@ class InferenceService:
         """Streams of this worker admitted and not yet released."""
         return self._open_streams
 
-    def admit(self, route: Route, body: bytes, overrides: RequestOverrides = NO_OVERRIDES) -> Admission:
+    def admit(
+        self,
+        route: Route,
+        body: bytes,
+        overrides: RequestOverrides = NO_OVERRIDES,
+        *,
+        stream: bool | None = None,
+    ) -> Admission:
         """Validate, plan, check capacity, draw the sequence number and the fault.
 
         Returns the plan and a transport fault to break its answer with, if one struck.
         Raises `RejectedError`. Neither a 400 nor a 429 draws a sequence number, so they do
         not shift the fault sequence. A streaming plan holds one of this worker's stream
-        slots until `release_stream` is called.
+        slots until `release_stream` is called. `stream` True streams whatever the body says
+        (SageMaker's response-stream route).
         """
         settings = self._live.current()
         if settings is not self._settings:
             self._adopt(settings)
         try:
-            plan = plan_request(route, body, settings, shape=self._planning_shape, overrides=overrides)
+            plan = plan_request(
+                route, body, settings, shape=self._planning_shape, overrides=overrides, stream=stream
+            )
         except RequestError as error:
             raise RejectedError(400, invalid_request_info(error)) from None
         streaming = isinstance(plan, GenerationPlan) and plan.stream
@@ -134,6 +144,8 @@ class InferenceService:
         if not self._draws_sequence_number and overrides.fault is None:
             if retime:
                 plan = self._retimed(plan, 0)
+            if isinstance(plan, GenerationPlan) and plan.cache_points:
+                plan = self._cached(plan)
             return plan, None, None
         # The shared sequence costs a cross-process lock: only draw it when n matters.
         sequence_number = self._services.sequence.next_sequence_number()
@@ -149,6 +161,8 @@ class InferenceService:
                 )
         if retime:
             plan = self._retimed(plan, sequence_number)
+        if isinstance(plan, GenerationPlan) and plan.cache_points:
+            plan = self._cached(plan)
         return plan, fault, sequence_number
 
     def _retimed(self, plan: ResponsePlan, sequence_number: int) -> ResponsePlan:
@@ -162,6 +176,11 @@ class InferenceService:
             sequence_number=sequence_number,
         )
         return msgspec.structs.replace(plan, schedule=schedule)
+
+    def _cached(self, plan: GenerationPlan) -> GenerationPlan:
+        """The plan's prompt-cache usage: read what the server's cache holds, write the rest."""
+        longest = self._services.prompt_cache.lookup_and_store(plan.cache_points, time.time())
+        return with_cache_usage(plan, longest)
 
     def _count_fault(self, fault: InjectedFault) -> None:
         self._faults_injected += 1
@@ -186,8 +205,8 @@ class InferenceService:
             raise RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),), stream=True)
         self._open_streams += 1
 
-    def _new_id(self, endpoint: str) -> str:
-        return f"{_ID_PREFIX[endpoint]}{self._ids.getrandbits(128):032x}"
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{self._ids.getrandbits(128):032x}"
 
     def release_stream(self) -> None:
         """Give back the slot of a stream that ended, however it ended."""
@@ -220,7 +239,8 @@ class InferenceService:
             now = await sleep_until(t0 + plan.response_offset_s + delay_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
-                body = generation_body(plan, self._new_id(plan.endpoint), int(time.time()))
+                wire = WIRE_FORMATS[plan.endpoint]
+                body = wire.body(plan, self._new_id(wire.id_prefix), int(time.time()))
             elif isinstance(plan, EmbeddingPlan):
                 body = embedding_body(plan)
             else:
@@ -263,7 +283,8 @@ class InferenceService:
         metrics.request_started(kv_tokens, stream=True)
         progress = StreamProgress(usage.completion_tokens, metrics.observe_gap)
         offset_of = plan.schedule.event_offsets()
-        frames = stream_events(plan, self._new_id(plan.endpoint), int(time.time()))
+        wire = WIRE_FORMATS[plan.endpoint]
+        frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
         if fault is None:
             events: Iterator[tuple[float, bytes]] = ((offset_of(index), frame) for index, frame in frames)
         else:

@@ -12,7 +12,7 @@ import contextlib
 import hmac
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from litestar import asgi
 from litestar.handlers import ASGIRouteHandler
@@ -29,6 +29,8 @@ from mockhttp.access_log import AccessRecord, access_record
 from mockhttp.inference import Admission, InferenceService, InjectedAbort, RejectedError
 from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
 from mockhttp.pacing import sleep_until
+from mockhttp.protocols.eventstream import EVENTSTREAM_CONTENT_TYPE, payload_parts
+from mockhttp.protocols.registry import ErrorRenderer, error_renderer, openai_error
 from mockhttp.render_json import error_body
 
 Scope = MutableMapping[str, Any]
@@ -36,19 +38,76 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 RawEndpoint = Callable[[Scope, Receive, Send], Awaitable[None]]
+TGI_ROOT = "/"
+SAGEMAKER_PREFIX = "/endpoints/"
+SAGEMAKER_INVOCATIONS = "/endpoints/{endpoint_name:str}/invocations"
+SAGEMAKER_RESPONSE_STREAM = "/endpoints/{endpoint_name:str}/invocations-response-stream"
 
-ROUTE_PATHS: dict[Route, str] = {
-    "chat": "/v1/chat/completions",
-    "completions": "/v1/completions",
-    "embeddings": "/v1/embeddings",
-    "ranking": "/v1/ranking",
-}
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+_EVENTSTREAM_HEADERS = [
+    (b"content-type", EVENTSTREAM_CONTENT_TYPE.encode()),
+    (b"x-amzn-sagemaker-content-type", b"text/event-stream"),
+]
+
+
+class EndpointSpec(NamedTuple):
+    """How one path serves its route: its errors' envelope, and how its stream travels.
+
+    `stream` True streams whatever the body says; `frame_chunk` wraps each stream write
+    (SageMaker's event-stream frames); `required_header` must be present (Anthropic's
+    `anthropic-version`); `key_header` is a second header the API key may come in.
+    """
+
+    route: Route
+    path: str
+    metrics_route: str
+    errors: ErrorRenderer = openai_error
+    stream: bool | None = None
+    stream_headers: list[tuple[bytes, bytes]] = _SSE_HEADERS
+    frame_chunk: Callable[[bytes], bytes] | None = None
+    required_header: str | None = None
+    key_header: str | None = None
+
+
+ENDPOINT_SPECS: tuple[EndpointSpec, ...] = (
+    EndpointSpec("chat", "/v1/chat/completions", "chat"),
+    EndpointSpec("completions", "/v1/completions", "completions"),
+    EndpointSpec("embeddings", "/v1/embeddings", "embeddings"),
+    EndpointSpec("ranking", "/v1/ranking", "ranking"),
+    EndpointSpec("responses", "/v1/responses", "responses"),
+    EndpointSpec(
+        "messages",
+        "/v1/messages",
+        "messages",
+        errors=error_renderer("messages"),
+        required_header="anthropic-version",
+        key_header="x-api-key",
+    ),
+    EndpointSpec("generate", "/generate", "generate", errors=error_renderer("generate"), stream=False),
+    EndpointSpec(
+        "generate_stream", "/generate_stream", "generate", errors=error_renderer("generate"), stream=True
+    ),
+    # TGI serves `POST /` too (streaming when the body says `"stream": true`); GET / stays ours.
+    EndpointSpec("generate", TGI_ROOT, "generate", errors=error_renderer("generate")),
+    EndpointSpec("chat", SAGEMAKER_INVOCATIONS, "chat", stream=False),
+    EndpointSpec(
+        "chat",
+        SAGEMAKER_RESPONSE_STREAM,
+        "chat",
+        stream=True,
+        stream_headers=_EVENTSTREAM_HEADERS,
+        frame_chunk=payload_parts,
+    ),
+)
+# Each route's own path (the first spec that serves it).
+ROUTE_PATHS: dict[Route, str] = {}
+for _spec in ENDPOINT_SPECS:
+    ROUTE_PATHS.setdefault(_spec.route, _spec.path)
 _END_OF_BODY: Message = {"type": "http.response.body", "body": b"", "more_body": False}
 
 
@@ -109,21 +168,27 @@ async def _stream(
     receive: Receive,
     run: Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]],
     hold_headers: Callable[[], Awaitable[float]] | None = None,
+    spec: EndpointSpec | None = None,
 ) -> None:
     """Start the SSE response and run the paced stream; stop at once on disconnect.
 
-    `hold_headers` (a `slow_headers` fault) is awaited before the status line goes out.
+    `hold_headers` (a `slow_headers` fault) is awaited before the status line goes out;
+    `spec` gives the stream's headers and framing (plain SSE without it).
     """
     task = asyncio.current_task()
     assert task is not None  # noqa: S101 - always inside a task under ASGI
     if hold_headers is not None:
         await hold_headers()
+    headers = _SSE_HEADERS if spec is None else spec.stream_headers
+    frame_chunk = None if spec is None else spec.frame_chunk
     try:
-        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
     except OSError:
         return
 
     def send_chunk(chunk: bytes) -> Awaitable[None]:
+        if frame_chunk is not None:
+            chunk = frame_chunk(chunk)
         return send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task))
@@ -153,11 +218,15 @@ def _presented_key(scope: Scope, header_name: bytes) -> bytes | None:
 
 
 class ApiKeyCheck:
-    """`--api-key` on the header `--auth-header-name`: the key itself or `Bearer <key>`."""
+    """`--api-key` on the header `--auth-header-name`: the key itself or `Bearer <key>`.
 
-    def __init__(self, settings: Settings) -> None:
+    `also_header` is a second header the key may come in (Anthropic's `x-api-key`).
+    """
+
+    def __init__(self, settings: Settings, also_header: str | None = None) -> None:
         self._key = settings.api_key.encode() if settings.api_key is not None else None
         self._header = settings.auth_header_name.lower().encode("latin-1")
+        self._also = also_header.encode("latin-1") if also_header is not None else None
         self._display = settings.auth_header_name
 
     def error(self, scope: Scope) -> ErrorInfo | None:
@@ -165,6 +234,8 @@ class ApiKeyCheck:
         if self._key is None:
             return None
         token = _presented_key(scope, self._header)
+        if token is None and self._also is not None:
+            token = _presented_key(scope, self._also)
         if token is not None and hmac.compare_digest(token, self._key):
             return None
         message = (
@@ -209,18 +280,18 @@ async def _send_refusal(  # noqa: PLR0917 - the refusal and where it is counted
     send: Send,
     rejected: RejectedError,
     metrics: MetricsRecorder,
-    route: Route,
+    spec: EndpointSpec,
     body_bytes: int,
     record: AccessRecord | None,
 ) -> None:
-    """Answer a refused request in the envelope; count it; name its fault in the access log."""
+    """Answer a refused request in the route's envelope; count it; name its fault in the access log."""
     fault = rejected.fault
     if fault is not None and record is not None:
         record.sequence_number = fault.sequence_number
         record.fault = fault.kind
-    body = error_body(rejected.info)
-    metrics.answered(route, rejected.stream, rejected.status_code, body_bytes, len(body))
-    await send_bytes(send, rejected.status_code, body, [*_JSON_HEADERS, *rejected.headers])
+    status, body = spec.errors(rejected.status_code, rejected.info)
+    metrics.answered(spec.metrics_route, rejected.stream, status, body_bytes, len(body))
+    await send_bytes(send, status, body, [*_JSON_HEADERS, *rejected.headers])
 
 
 async def _answer_stream(
@@ -232,6 +303,7 @@ async def _answer_stream(
     t0: float,
     facts: RequestFacts,
     record: AccessRecord | None,
+    spec: EndpointSpec,
 ) -> None:
     """Send an admitted streaming plan as paced SSE, broken as its transport fault says."""
     plan, fault, _ = admitted
@@ -250,22 +322,34 @@ async def _answer_stream(
             receive,
             lambda send_chunk: inference.stream(plan, t0, send_chunk, facts, record=record, fault=fault),
             hold,
+            spec,
         )
     finally:
         inference.release_stream()
 
 
-def _gate(path: str, settings: Settings, ready_at: float) -> Callable[[Scope, float], RejectedError | None]:
-    """What refuses a request before its body is read: method, key, readiness."""
-    api_key = ApiKeyCheck(settings)
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(header == name for header, _ in scope["headers"])
+
+
+def _gate(
+    spec: EndpointSpec, settings: Settings, ready_at: float
+) -> Callable[[Scope, float], RejectedError | None]:
+    """What refuses a request before its body is read: method, key, a required header, readiness."""
+    api_key = ApiKeyCheck(settings, spec.key_header)
+    path = spec.path
+    required = spec.required_header.encode() if spec.required_header is not None else None
 
     def gate(scope: Scope, t0: float) -> RejectedError | None:
         if scope["method"] != "POST":
-            message = f"Method {scope['method']} is not allowed on {path}."
+            message = f"Method {scope['method']} is not allowed on {scope['path']}."
             return RejectedError(405, _invalid_request(message), ((b"allow", b"POST"),))
         unauthorized = api_key.error(scope)
         if unauthorized is not None:
             return RejectedError(401, unauthorized)
+        if required is not None and not _has_header(scope, required):
+            message = f"{spec.required_header}: header is required on {path}."
+            return RejectedError(400, _invalid_request(message))
         if t0 < ready_at:
             retry = str(retry_after_s(ready_at - t0)).encode()
             return RejectedError(503, not_ready_info(ready_at - t0), ((b"retry-after", retry),))
@@ -290,32 +374,34 @@ def _override_reader(settings: Settings) -> Callable[[Scope], RequestOverrides]:
 
 
 def inference_endpoint(
-    route: Route,
+    spec: EndpointSpec,
     inference: InferenceService,
     settings: Settings,
     metrics: MetricsRecorder,
     *,
     ready_at: float = -math.inf,
 ) -> RawEndpoint:
-    """The raw ASGI callable of one inference route (see `mockhttp.fast_path`).
+    """The raw ASGI callable of one inference path (see `mockhttp.fast_path`).
 
     Until `ready_at` on the inference clock, the route answers 503
     (`--inference-ready-delay-seconds`). The non-streaming answer is sent inline: an extra
     coroutine per request is measurable on the s1 benchmark.
     """
-    path = ROUTE_PATHS[route]
+    route = spec.route
+    forced_stream = spec.stream
     clock = inference.clock
     max_body_bytes = settings.max_request_bytes
-    gate = _gate(path, settings, ready_at)
+    gate = _gate(spec, settings, ready_at)
     overrides_of = _override_reader(settings)
-    ok_cells = {stream: LAYOUT.request_cell(route, stream, 200) for stream in (False, True)}
-    # Without a key or a loading delay only the method can refuse a request: skip the call.
-    always_gate = settings.api_key is not None or ready_at > -math.inf
+    ok_cells = {stream: LAYOUT.request_cell(spec.metrics_route, stream, 200) for stream in (False, True)}
+    # Without a key, a loading delay or a required header only the method can refuse a
+    # request: skip the call.
+    always_gate = settings.api_key is not None or ready_at > -math.inf or spec.required_header is not None
 
     def refuse(
         send: Send, rejected: RejectedError, body_bytes: int = 0, record: AccessRecord | None = None
     ) -> Awaitable[None]:
-        return _send_refusal(send, rejected, metrics, route, body_bytes, record)
+        return _send_refusal(send, rejected, metrics, spec, body_bytes, record)
 
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
         t0 = clock()  # on arrival, before the body is read: SPEC section 11
@@ -331,7 +417,7 @@ def inference_endpoint(
             await refuse(send, RejectedError(413, _invalid_request(message)))
             return
         try:
-            admitted = inference.admit(route, body, overrides_of(scope))
+            admitted = inference.admit(route, body, overrides_of(scope), stream=forced_stream)
         except RejectedError as rejected:
             await refuse(send, rejected, len(body), access_record(scope))
             return
@@ -344,7 +430,9 @@ def inference_endpoint(
             if isinstance(plan, GenerationPlan):
                 record.ttft_ms = plan.schedule.ttft_ms
         if streaming:
-            await _answer_stream(send, receive, inference, admitted, t0=t0, facts=facts, record=record)
+            await _answer_stream(
+                send, receive, inference, admitted, t0=t0, facts=facts, record=record, spec=spec
+            )
             return
         answer = await inference.complete(plan, t0, facts, record=record, fault=fault)
         if fault is not None and fault.kind in ANSWER_BREAKING_KINDS:
@@ -352,7 +440,7 @@ def inference_endpoint(
         await send_bytes(send, 200, answer)
 
     endpoint.__name__ = f"{route}_endpoint"
-    endpoint.__doc__ = f"POST {path}"
+    endpoint.__doc__ = f"POST {spec.path}"
     return endpoint
 
 

@@ -2,15 +2,20 @@
 
 import itertools
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mockcore.control import CONTROL_EVENTS_KEPT, ControlEvent, ControlKind, ControlReport, control_report
+from mockcore.generation.prompt_cache import NOT_CACHED
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockcore.plan import CachePoint
 from mockcore.settings import Settings
 from mockcore.tuning import tuned
 from mockhttp.metrics_recorder import MetricsRecorder
 from mockhttp.ports import LoadSnapshot
+
+# Past this many prefixes the expired ones are dropped (bounds memory under distinct prompts).
+MAX_LOCAL_PREFIXES = 65_536
 
 
 class LocalSequence:
@@ -119,3 +124,26 @@ class LocalSettingsSource:
         """Validate and apply `changes`."""
         self._settings = tuned(self._settings, changes)
         return self._settings
+
+
+class LocalPromptCache:
+    """Cached prefixes by key, with the time each expires (unix seconds)."""
+
+    def __init__(self) -> None:
+        self._expires: dict[int, float] = {}
+
+    def lookup_and_store(self, points: Sequence[CachePoint], now_unix_s: float) -> int:
+        """The longest point alive, then every point stored for its lifetime."""
+        expires = self._expires
+        if len(expires) > MAX_LOCAL_PREFIXES:
+            for key in [key for key, until in expires.items() if until <= now_unix_s]:
+                del expires[key]
+            for key in list(itertools.islice(expires, max(len(expires) - MAX_LOCAL_PREFIXES, 0))):
+                del expires[key]  # still full of live prefixes: the oldest entries go
+        longest = NOT_CACHED
+        for index, point in enumerate(points):
+            if expires.get(point.key, 0.0) > now_unix_s:
+                longest = index
+        for point in points:
+            expires[point.key] = now_unix_s + point.ttl_s
+        return longest

@@ -9,6 +9,9 @@ from typing import Any
 
 import msgspec
 
+from mockcore.protocols.anthropic import MessagesRequest
+from mockcore.protocols.responses import ResponsesRequest
+from mockcore.protocols.tgi import GenerateRequest
 from mockcore.requests import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, RankingRequest
 from mockhttp.responses import (
     ChatCompletionBody,
@@ -39,11 +42,70 @@ _SSE_EVENT = {
     "properties": {"data": {"type": "string"}},
     "required": ["data"],
 }
+# The bodies of the other protocols are rendered from plain values; their schemas say what
+# every answer has, and leave the rest open.
+_RESPONSE_OBJECT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "response"},
+        "status": {"enum": ["completed", "incomplete"]},
+        "output": {"type": "array", "items": {"type": "object"}},
+        "usage": {"type": "object"},
+    },
+    "required": ["id", "object", "status", "output", "usage"],
+}
+_MESSAGE_OBJECT = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "type": {"const": "message"},
+        "role": {"const": "assistant"},
+        "content": {"type": "array", "items": {"type": "object"}},
+        "stop_reason": {"enum": ["end_turn", "max_tokens", "stop_sequence", "tool_use"]},
+        "usage": {"type": "object"},
+    },
+    "required": ["id", "type", "role", "content", "stop_reason", "usage"],
+}
+_TGI_OBJECT = {
+    "type": "object",
+    "properties": {"generated_text": {"type": "string"}, "details": {"type": "object"}},
+    "required": ["generated_text"],
+}
+_ANTHROPIC_ERROR = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "error"},
+        "error": {
+            "type": "object",
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+            "required": ["type", "message"],
+        },
+    },
+    "required": ["type", "error"],
+}
+_TGI_ERROR = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "error_type": {"type": "string"}},
+    "required": ["error", "error_type"],
+}
+_EVENTSTREAM = {"application/vnd.amazon.eventstream": {"schema": {"type": "string", "format": "binary"}}}
+_ANTHROPIC_VERSION = {
+    "name": "anthropic-version",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "Required, as Anthropic requires it; any value is accepted.",
+}
+_ENDPOINT_NAME = {"name": "endpoint_name", "in": "path", "required": True, "schema": {"type": "string"}}
 _TYPES: list[type[Any]] = [
     ChatCompletionRequest,
     CompletionRequest,
     EmbeddingRequest,
     RankingRequest,
+    ResponsesRequest,
+    MessagesRequest,
+    GenerateRequest,
     ChatCompletionBody,
     TextCompletionBody,
     EmbeddingListBody,
@@ -58,27 +120,44 @@ def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inference_operation(
-    summary: str, request: dict[str, Any], response: dict[str, Any], *, streams: bool
+    summary: str,
+    request: dict[str, Any],
+    response: dict[str, Any] | None,
+    *,
+    streams: bool,
+    error: dict[str, Any] | None = None,
+    invalid_status: str = "400",
+    parameters: list[dict[str, Any]] | None = None,
+    stream_content: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    ok_content = _json_content(response)
+    """One POST operation.
+
+    `error` is the protocol's envelope (OpenAI's by default), sent with `invalid_status` for
+    an invalid request (TGI says 422).
+    """
+    ok_content = _json_content(response) if response is not None else {}
     if streams:
         # Before OpenAPI 3.2 (`itemSchema`), tools read the schema of an event stream as the
         # schema of one event: `data` carries a compact JSON chunk, or `[DONE]` at the end.
         ok_content["text/event-stream"] = {"schema": _SSE_EVENT}
+    if stream_content is not None:
+        ok_content.update(stream_content)
+    envelope = error if error is not None else {"$ref": _REF.format(name="ErrorBody")}
     errors = {
-        status: {
+        (invalid_status if status == "400" else status): {
             "description": description,
-            "content": _json_content({"$ref": _REF.format(name="ErrorBody")}),
+            "content": _json_content(envelope),
         }
         for status, description in _ERROR_STATUSES.items()
     }
-    return {
-        "post": {
-            "summary": summary,
-            "requestBody": {"required": True, "content": _json_content(request)},
-            "responses": {"200": {"description": "The answer.", "content": ok_content}, **errors},
-        }
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "requestBody": {"required": True, "content": _json_content(request)},
+        "responses": {"200": {"description": "The answer.", "content": ok_content}, **errors},
     }
+    if parameters:
+        operation["parameters"] = parameters
+    return {"post": operation}
 
 
 def _get_operation(summary: str, content: dict[str, Any]) -> dict[str, Any]:
@@ -88,9 +167,21 @@ def _get_operation(summary: str, content: dict[str, Any]) -> dict[str, Any]:
 def openapi_document(version: str) -> dict[str, Any]:
     """The whole document, as plain values ready for JSON."""
     schemas, components = msgspec.json.schema_components(_TYPES, ref_template=_REF)
-    (chat, completion, embedding, ranking, chat_body, text_body, embedding_body, ranking_body, models, _) = (
-        schemas
-    )
+    (
+        chat,
+        completion,
+        embedding,
+        ranking,
+        responses,
+        messages,
+        generate,
+        chat_body,
+        text_body,
+        embedding_body,
+        ranking_body,
+        models,
+        _,
+    ) = schemas
     config_object = {"type": "object", "additionalProperties": True}
     metrics_text = {"text/plain": {"schema": {"type": "string"}}}
     return {
@@ -101,6 +192,48 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/v1/completions": _inference_operation("Text completion", completion, text_body, streams=True),
             "/v1/embeddings": _inference_operation("Embeddings", embedding, embedding_body, streams=False),
             "/v1/ranking": _inference_operation("Passage ranking", ranking, ranking_body, streams=False),
+            "/v1/responses": _inference_operation(
+                "OpenAI Responses", responses, _RESPONSE_OBJECT, streams=True
+            ),
+            "/v1/messages": _inference_operation(
+                "Anthropic Messages",
+                messages,
+                _MESSAGE_OBJECT,
+                streams=True,
+                error=_ANTHROPIC_ERROR,
+                parameters=[_ANTHROPIC_VERSION],
+            ),
+            "/generate": _inference_operation(
+                "Hugging Face TGI generate",
+                generate,
+                _TGI_OBJECT,
+                streams=False,
+                error=_TGI_ERROR,
+                invalid_status="422",
+            ),
+            "/generate_stream": _inference_operation(
+                "Hugging Face TGI generate_stream",
+                generate,
+                None,
+                streams=True,
+                error=_TGI_ERROR,
+                invalid_status="422",
+            ),
+            "/endpoints/{endpoint_name}/invocations": _inference_operation(
+                "SageMaker invocation (a chat completion)",
+                chat,
+                chat_body,
+                streams=False,
+                parameters=[_ENDPOINT_NAME],
+            ),
+            "/endpoints/{endpoint_name}/invocations-response-stream": _inference_operation(
+                "SageMaker streamed invocation (the chat stream in event-stream frames)",
+                chat,
+                None,
+                streams=False,
+                parameters=[_ENDPOINT_NAME],
+                stream_content=_EVENTSTREAM,
+            ),
             "/v1/models": _get_operation("Advertised models", _json_content(models)),
             "/health": _get_operation(
                 "Health and configuration",
@@ -112,20 +245,31 @@ def openapi_document(version: str) -> dict[str, Any]:
                     }
                 ),
             ),
-            "/": _get_operation(
-                "Server information",
-                _json_content(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "message": {"type": "string"},
-                            "version": {"type": "string"},
-                            "config": config_object,
-                        },
-                        "required": ["message", "version", "config"],
-                    }
+            "/": {
+                **_get_operation(
+                    "Server information",
+                    _json_content(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "message": {"type": "string"},
+                                "version": {"type": "string"},
+                                "config": config_object,
+                            },
+                            "required": ["message", "version", "config"],
+                        }
+                    ),
                 ),
-            ),
+                **_inference_operation(
+                    "Hugging Face TGI compatibility route: /generate, or /generate_stream with "
+                    '"stream": true',
+                    generate,
+                    _TGI_OBJECT,
+                    streams=True,
+                    error=_TGI_ERROR,
+                    invalid_status="422",
+                ),
+            },
             "/dcgm1/metrics": _get_operation("Simulated dcgm-exporter, instance 1", metrics_text),
             "/dcgm2/metrics": _get_operation("Simulated dcgm-exporter, instance 2", metrics_text),
         },

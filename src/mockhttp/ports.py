@@ -5,7 +5,7 @@ process-local objects; with several workers, over one shared-memory segment, so 
 user sees one server.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
@@ -13,6 +13,7 @@ import msgspec
 if TYPE_CHECKING:
     from mockcore.control import ControlEvent, ControlKind, ControlReport
     from mockcore.metrics import MetricsSnapshot
+    from mockcore.plan import CachePoint
     from mockcore.settings import Settings
     from mockhttp.metrics_recorder import MetricsRecorder
 
@@ -98,4 +99,15 @@ class SettingsSource(Protocol):
 
     def update(self, changes: dict[str, Any]) -> "Settings":
         """Apply tunable `changes` for every worker; raises `RequestError` on a bad one."""
+        ...
+
+
+class PromptCache(Protocol):
+    """The prompt prefixes the server holds in its cache (Anthropic's `cache_control`)."""
+
+    def lookup_and_store(self, points: "Sequence[CachePoint]", now_unix_s: float) -> int:
+        """The index of the longest of `points` cached and alive at `now_unix_s` (-1: none).
+
+        Every point is then stored, or its lifetime renewed, as a cache read renews it.
+        """
         ...

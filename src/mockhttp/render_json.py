@@ -5,20 +5,27 @@ import base64
 import msgspec
 
 from mockcore.errors import ErrorInfo
-from mockcore.plan import EmbeddingPlan, GenerationPlan, RankingPlan, Usage
+from mockcore.generation import TokenLogprob, token_logprob
+from mockcore.plan import ChoicePlan, EmbeddingPlan, GenerationPlan, RankingPlan, Usage
 from mockcore.vectors import float32_le_bytes
 from mockhttp.responses import (
     AssistantMessage,
     ChatChoice,
     ChatCompletionBody,
+    ChatLogprobs,
     CompletionTokensDetails,
     EmbeddingItem,
     EmbeddingListBody,
     ErrorBody,
+    FunctionCallBody,
     RankingBody,
     RankingItem,
     TextChoice,
     TextCompletionBody,
+    TextLogprobs,
+    TokenLogprobBody,
+    ToolCallBody,
+    TopLogprobBody,
     UsageBody,
 )
 
@@ -45,6 +52,63 @@ def usage_body(usage: Usage, *, with_completion: bool = True) -> UsageBody:
     )
 
 
+def chat_token_logprob(value: TokenLogprob) -> TokenLogprobBody:
+    """One content token of chat `logprobs`, with the UTF-8 bytes OpenAI lists beside each token."""
+    return TokenLogprobBody(
+        token=value.token,
+        logprob=value.logprob,
+        bytes=list(value.token.encode()),
+        top_logprobs=[
+            TopLogprobBody(token=token, logprob=logprob, bytes=list(token.encode()))
+            for token, logprob in value.top
+        ],
+    )
+
+
+def _chat_logprobs(plan: GenerationPlan, choice: ChoicePlan) -> ChatLogprobs | None:
+    if plan.logprobs is None:
+        return None
+    top = plan.logprobs
+    return ChatLogprobs(
+        content=[
+            chat_token_logprob(token_logprob(choice.digest, index, piece, top))
+            for index, piece in enumerate(choice.content)
+        ]
+    )
+
+
+def _text_logprobs(plan: GenerationPlan, choice: ChoicePlan) -> TextLogprobs | None:
+    if plan.logprobs is None:
+        return None
+    top = plan.logprobs
+    values = [token_logprob(choice.digest, index, piece, top) for index, piece in enumerate(choice.content)]
+    offsets: list[int] = []
+    offset = 0
+    for value in values:
+        offsets.append(offset)
+        offset += len(value.token)
+    return TextLogprobs(
+        tokens=[value.token for value in values],
+        token_logprobs=[value.logprob for value in values],
+        top_logprobs=[dict(value.top) for value in values] if top else None,
+        text_offset=offsets,
+    )
+
+
+def _assistant_message(plan: GenerationPlan, choice: ChoicePlan) -> AssistantMessage:
+    reasoning = choice.reasoning_text if plan.reasons else msgspec.UNSET
+    calls = [
+        ToolCallBody(id=call.id, function=FunctionCallBody(name=call.name, arguments=call.arguments_text))
+        for call in choice.tool_calls
+    ]
+    return AssistantMessage(
+        content=None if calls and not choice.content else choice.content_text,
+        reasoning=reasoning,
+        reasoning_content=reasoning,
+        tool_calls=calls or msgspec.UNSET,
+    )
+
+
 def generation_body(plan: GenerationPlan, response_id: str, created: int) -> bytes:
     """A `chat.completion` or `text_completion` body."""
     usage = usage_body(plan.usage)
@@ -52,11 +116,10 @@ def generation_body(plan: GenerationPlan, response_id: str, created: int) -> byt
         chat_choices = [
             ChatChoice(
                 index=choice.index,
-                message=AssistantMessage(
-                    content=choice.content_text,
-                    reasoning_content=choice.reasoning_text if plan.reasons else msgspec.UNSET,
-                ),
+                message=_assistant_message(plan, choice),
+                logprobs=_chat_logprobs(plan, choice),
                 finish_reason=choice.finish_reason,
+                stop_reason=choice.stop_sequence if choice.stop_sequence is not None else msgspec.UNSET,
             )
             for choice in plan.choices
         ]
@@ -66,7 +129,13 @@ def generation_body(plan: GenerationPlan, response_id: str, created: int) -> byt
             )
         )
     text_choices = [
-        TextChoice(index=choice.index, text=choice.content_text, finish_reason=choice.finish_reason)
+        TextChoice(
+            index=choice.index,
+            text=choice.content_text,
+            logprobs=_text_logprobs(plan, choice),
+            finish_reason=choice.finish_reason,
+            stop_reason=choice.stop_sequence if choice.stop_sequence is not None else msgspec.UNSET,
+        )
         for choice in plan.choices
     ]
     return encode_json(

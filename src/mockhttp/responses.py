@@ -27,21 +27,72 @@ class UsageBody(msgspec.Struct, kw_only=True):
     completion_tokens_details: CompletionTokensDetails | UnsetType = UNSET
 
 
+class FunctionCallBody(msgspec.Struct, kw_only=True):
+    """The called function and its arguments, JSON text."""
+
+    name: str
+    arguments: str
+
+
+class ToolCallBody(msgspec.Struct, kw_only=True):
+    """One tool call of an assistant message."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallBody
+
+
 class AssistantMessage(msgspec.Struct, kw_only=True):
-    """The message of a non-streaming chat choice."""
+    """The message of a non-streaming chat choice; vLLM names the reasoning twice."""
 
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    reasoning: str | UnsetType = UNSET
     reasoning_content: str | UnsetType = UNSET
+    tool_calls: list[ToolCallBody] | UnsetType = UNSET
+
+
+class TopLogprobBody(msgspec.Struct, kw_only=True):
+    """An alternative token of chat log-probabilities."""
+
+    token: str
+    logprob: float
+    bytes: list[int]
+
+
+class TokenLogprobBody(msgspec.Struct, kw_only=True):
+    """One generated token of chat log-probabilities, with its alternatives."""
+
+    token: str
+    logprob: float
+    bytes: list[int]
+    top_logprobs: list[TopLogprobBody]
+
+
+class ChatLogprobs(msgspec.Struct, kw_only=True):
+    """`choices[].logprobs` of chat: one entry per content token."""
+
+    content: list[TokenLogprobBody]
+    refusal: None = None
+
+
+class TextLogprobs(msgspec.Struct, kw_only=True):
+    """`choices[].logprobs` of completions: parallel lists, as the legacy API has them."""
+
+    tokens: list[str]
+    token_logprobs: list[float]
+    top_logprobs: list[dict[str, float]] | None
+    text_offset: list[int]
 
 
 class ChatChoice(msgspec.Struct, kw_only=True):
-    """One choice of a chat completion."""
+    """One choice of a chat completion; `stop_reason` (vLLM) names the stop string that ended it."""
 
     index: int
     message: AssistantMessage
-    logprobs: None = None
+    logprobs: ChatLogprobs | None = None
     finish_reason: str
+    stop_reason: str | UnsetType = UNSET
 
 
 class ChatCompletionBody(msgspec.Struct, kw_only=True):
@@ -60,8 +111,9 @@ class TextChoice(msgspec.Struct, kw_only=True):
 
     index: int
     text: str
-    logprobs: None = None
+    logprobs: TextLogprobs | None = None
     finish_reason: str
+    stop_reason: str | UnsetType = UNSET
 
 
 class TextCompletionBody(msgspec.Struct, kw_only=True):

@@ -23,7 +23,8 @@ from mockhttp.control_endpoints import build_control_handlers
 from mockhttp.errors import error_response
 from mockhttp.inference import InferenceService
 from mockhttp.inference_endpoints import (
-    ROUTE_PATHS,
+    ENDPOINT_SPECS,
+    TGI_ROOT,
     ApiKeyCheck,
     RawEndpoint,
     inference_endpoint,
@@ -61,10 +62,10 @@ def build_inference_endpoints(services: Services) -> dict[str, RawEndpoint]:
     inference = InferenceService(services)
     inference_ready_at = ready_at(services, services.settings.inference_ready_delay_seconds)
     return {
-        path: inference_endpoint(
-            route, inference, services.settings, services.metrics.recorder, ready_at=inference_ready_at
+        spec.path: inference_endpoint(
+            spec, inference, services.settings, services.metrics.recorder, ready_at=inference_ready_at
         )
-        for route, path in ROUTE_PATHS.items()
+        for spec in ENDPOINT_SPECS
     }
 
 
@@ -157,8 +158,11 @@ def build_route_handlers(
         """Server name, version and configuration."""
         return _json(root_body)
 
+    # `POST /` (TGI's) is served by the fast path only: Litestar's `/` is the GET below.
     inference_handlers = [
-        litestar_inference_route(path, endpoint) for path, endpoint in inference_endpoints.items()
+        litestar_inference_route(path, endpoint)
+        for path, endpoint in inference_endpoints.items()
+        if path != TGI_ROOT
     ]
     return [
         *inference_handlers,

@@ -14,10 +14,19 @@ from mockhttp.local_state import (
     LocalControlLog,
     LocalLoadTracker,
     LocalMetricsStore,
+    LocalPromptCache,
     LocalSequence,
     LocalSettingsSource,
 )
-from mockhttp.ports import BlobStore, ControlLog, LoadTracker, MetricsStore, SequenceSource, SettingsSource
+from mockhttp.ports import (
+    BlobStore,
+    ControlLog,
+    LoadTracker,
+    MetricsStore,
+    PromptCache,
+    SequenceSource,
+    SettingsSource,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +50,7 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     started_at_unix: float = field(default_factory=time.time)
     live_source: SettingsSource | None = None
+    prompt_cache: PromptCache = field(default_factory=LocalPromptCache)
 
     def __post_init__(self) -> None:
         if self.live_source is None:

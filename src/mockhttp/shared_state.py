@@ -17,6 +17,7 @@ Layout (little-endian):
         CONTROL_EVENTS_KEPT events (sequence u64, kind index u64, unix time f64)
     ... live settings: version (u64), length (u32, padded to 8), then the JSON object of every
         change made by `PATCH /admin/config` since start (at most TUNING_BLOB_BYTES)
+    ... prompt cache: PROMPT_CACHE_SLOTS x (key u64, expires unix f64), open addressing
 """
 
 import contextlib
@@ -25,7 +26,7 @@ import mmap
 import os
 import struct
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ from mockcore.control import (
     control_report,
 )
 from mockcore.errors import RequestError
+from mockcore.generation.prompt_cache import NOT_CACHED
 from mockcore.metrics import LAYOUT, MetricsSnapshot, aggregate
+from mockcore.plan import CachePoint
 from mockcore.settings import Settings
 from mockcore.tuning import tuned
 from mockhttp.metrics_recorder import MetricsRecorder
@@ -66,7 +69,11 @@ _TUNING_OFFSET = -(-(_CONTROL_RING_OFFSET + CONTROL_EVENTS_KEPT * _CONTROL_EVENT
 _TUNING_LENGTH_OFFSET = _TUNING_OFFSET + 8
 _TUNING_BLOB_OFFSET = _TUNING_OFFSET + 16
 TUNING_BLOB_BYTES = 8192
-FILE_BYTES = _TUNING_BLOB_OFFSET + TUNING_BLOB_BYTES
+_PROMPT_CACHE_OFFSET = _TUNING_BLOB_OFFSET + TUNING_BLOB_BYTES
+PROMPT_CACHE_SLOTS = 4096
+PROMPT_CACHE_PROBES = 16
+_CACHE_SLOT = struct.Struct("<Qd")
+FILE_BYTES = _PROMPT_CACHE_OFFSET + PROMPT_CACHE_SLOTS * _CACHE_SLOT.size
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
@@ -366,3 +373,51 @@ class SharedSettingsSource:
     def close(self) -> None:
         """Release the view of the map, so that the state file can be closed."""
         self._version_word.release()
+
+
+class SharedPromptCache:
+    """The prompt cache of every worker: a small table of keys and expiry times, under the lock.
+
+    A key lives in one of `PROMPT_CACHE_PROBES` slots from its hash; when all are taken by
+    live keys, the one closest to expiring makes room (a full cache forgets, as a real one does).
+    """
+
+    def __init__(self, state: SharedStateFile) -> None:
+        self._state = state
+
+    def lookup_and_store(self, points: Sequence[CachePoint], now_unix_s: float) -> int:
+        """The longest point alive, then every point stored for its lifetime."""
+        with self._state.locked() as memory:
+            longest = NOT_CACHED
+            for index, point in enumerate(points):
+                if self._find(memory, point.key, now_unix_s) is not None:
+                    longest = index
+            for point in points:
+                slot = self._find(memory, point.key, now_unix_s)
+                if slot is None:
+                    slot = self._free_slot(memory, point.key, now_unix_s)
+                _CACHE_SLOT.pack_into(memory, slot, point.key, now_unix_s + point.ttl_s)
+            return longest
+
+    @staticmethod
+    def _slots(key: int) -> Iterator[int]:
+        start = key % PROMPT_CACHE_SLOTS
+        for probe in range(PROMPT_CACHE_PROBES):
+            yield _PROMPT_CACHE_OFFSET + ((start + probe) % PROMPT_CACHE_SLOTS) * _CACHE_SLOT.size
+
+    def _find(self, memory: mmap.mmap, key: int, now_unix_s: float) -> int | None:
+        for offset in self._slots(key):
+            stored, expires = _CACHE_SLOT.unpack_from(memory, offset)
+            if stored == key and expires > now_unix_s:
+                return offset
+        return None
+
+    def _free_slot(self, memory: mmap.mmap, key: int, now_unix_s: float) -> int:
+        oldest_offset, oldest_expiry = -1, float("inf")
+        for offset in self._slots(key):
+            stored, expires = _CACHE_SLOT.unpack_from(memory, offset)
+            if stored == 0 or expires <= now_unix_s or stored == key:
+                return offset
+            if expires < oldest_expiry:
+                oldest_offset, oldest_expiry = offset, expires
+        return oldest_offset

@@ -215,6 +215,7 @@ def test_each_prompt_of_a_batch_is_planned_as_if_it_were_alone(payload: dict[str
             reasoning=choice.reasoning,
             content=choice.content,
             finish_reason=choice.finish_reason,
+            digest=choice.digest,
         )
 
 

@@ -163,7 +163,7 @@ def test_unknown_top_level_fields_are_ignored(
     assert predict(route, payload | unknown) == predict(route, payload)
 
 
-@given(chat_payloads(), st.dictionaries(st.sampled_from(["name", "tool_calls", "refusal"]), json_values))
+@given(chat_payloads(), st.dictionaries(st.sampled_from(["name", "refusal", "tool_call_id"]), json_values))
 def test_unknown_message_fields_are_ignored(payload: dict[str, Any], extra: dict[str, Any]) -> None:
     messages = [message | extra for message in payload["messages"]]
     assert predict("chat", payload | {"messages": messages}) == predict("chat", payload)

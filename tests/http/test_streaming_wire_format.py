@@ -109,7 +109,8 @@ def test_reasoning_events_all_come_before_content_events(http: httpx.Client) -> 
     reasoning_count = len(plan.choices[0].reasoning)
     assert reasoning_count == 100
     assert kinds == ["reasoning"] * reasoning_count + ["content"] * len(plan.choices[0].content)
-    assert deltas[0] == {"role": "assistant", "reasoning_content": plan.choices[0].reasoning[0]}
+    piece = plan.choices[0].reasoning[0]
+    assert deltas[0] == {"role": "assistant", "reasoning": piece, "reasoning_content": piece}
     assert "role" not in deltas[reasoning_count], "only the very first chunk carries the role"
     assert chunks[-1]["usage"]["completion_tokens_details"] == {"reasoning_tokens": reasoning_count}
 
@@ -121,7 +122,7 @@ def test_a_budget_of_reasoning_only_puts_finish_reason_on_the_last_reasoning_chu
     chunks = chunks_of(stream_events(http, "chat", payload))
     choices = [chunk["choices"][0] for chunk in chunks]
     assert len(choices) == 6
-    assert all(set(choice["delta"]) <= {"role", "reasoning_content"} for choice in choices)
+    assert all(set(choice["delta"]) <= {"role", "reasoning", "reasoning_content"} for choice in choices)
     assert all("finish_reason" not in choice for choice in choices[:-1])
     assert choices[-1]["finish_reason"] == "length"
 

@@ -160,7 +160,8 @@ HAND_TABLE = [
     Bad("nested token id -1", EMBEDDINGS, b'{"model": "m", "input": [[3, -1]]}', 400, "input[0][1]"),
     # A token id has no upper bound: any id is a token, and it has no text.
     Bad("token id 10**30", COMPLETIONS, b'{"model": "m", "prompt": [' + str(10**30).encode() + b"]}", 200),
-    Bad("a huge number in an unknown field", CHAT, chat_plus(b'"seed": ' + b"9" * 100_000), 200),
+    Bad("a huge number in an unknown field", CHAT, chat_plus(b'"best_of": ' + b"9" * 100_000), 200),
+    Bad("a huge seed", CHAT, chat_plus(b'"seed": ' + b"9" * 100_000), 400, "seed"),
     Bad("1e99999 in an unknown field", CHAT, chat_plus(b'"temperature": 1e99999'), 200),
     # Deep nesting.
     Bad(f"{DEPTH} nested arrays in an unknown field", CHAT, chat_plus(b'"x": ' + nested_arrays(DEPTH)), 400),
@@ -225,7 +226,7 @@ HAND_TABLE = [
     Bad("an empty model name", RANKING, encode(VALID_BODIES[RANKING] | {"model": ""}), 400, "model"),
     # Routes and methods.
     Bad("an unknown route", "/v1/nothing", None, 404, method="GET"),
-    Bad("an unknown route by POST", "/v1/responses", encode(VALID_BODIES[CHAT]), 404),
+    Bad("an unknown route by POST", "/v1/no-such-route", encode(VALID_BODIES[CHAT]), 404),
     Bad("a route below an inference route", CHAT + "/extra", encode(VALID_BODIES[CHAT]), 404),
     Bad("routes are case-sensitive", CHAT.upper(), encode(VALID_BODIES[CHAT]), 404),
     Bad("a path of 8,000 characters", "/v1/" + "x" * 8000, None, 404, method="GET"),

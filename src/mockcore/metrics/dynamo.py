@@ -21,6 +21,9 @@ ENDPOINT_LABELS = {
     "completions": "completions",
     "embeddings": "embeddings",
     "ranking": "rerank",
+    "responses": "responses",
+    "messages": "messages",
+    "generate": "generate",
 }
 NAMESPACE = "dynamo"
 WORKER_ENDPOINT = "generate"

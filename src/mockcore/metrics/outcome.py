@@ -90,7 +90,8 @@ def finish_of(plan: GenerationPlan) -> ObservedFinish:
     """One reason per request: `length` if any of its choices ran into its limit."""
     choices = plan.choices
     if len(choices) == 1:  # nearly every request: no generator to build
-        return choices[0].finish_reason
+        reason = choices[0].finish_reason
+        return "stop" if reason == "tool_calls" else reason  # vLLM counts a tool call as a stop
     return "length" if any(choice.finish_reason == "length" for choice in choices) else "stop"
 
 

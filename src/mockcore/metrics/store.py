@@ -29,7 +29,16 @@ from mockcore.metrics.buckets import (
 from mockcore.metrics.exposition import HistogramValue
 from mockcore.metrics.families import rebucket
 
-ROUTES: tuple[str, ...] = ("chat", "completions", "embeddings", "ranking")
+# Metrics count requests by these routes; `/generate_stream` counts as `generate`, SageMaker as `chat`.
+ROUTES: tuple[str, ...] = (
+    "chat",
+    "completions",
+    "embeddings",
+    "ranking",
+    "responses",
+    "messages",
+    "generate",
+)
 # Statuses counted by their own cell; any other status counts under 0.
 STATUSES: tuple[int, ...] = (200, 400, 401, 404, 405, 413, 422, 429, 500, 503)
 FINISH_REASONS: tuple[str, ...] = ("stop", "length", "abort")

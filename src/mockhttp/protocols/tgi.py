@@ -1,0 +1,107 @@
+"""Hugging Face TGI on the wire: `/generate` bodies, `/generate_stream` events, TGI's error shape.
+
+TGI frames its stream as `data:<json>` (no space) and reports every token with an id, its
+text and log-probability; the last event carries `generated_text` (and `details` when asked).
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+
+from mockcore.errors import ErrorInfo
+from mockcore.generation import token_id, token_logprob
+from mockcore.plan import ChoicePlan, GenerationPlan
+
+_encode = msgspec.json.encode
+# TGI's `error_type` for each status it answers with.
+_EOS_TOKEN = {"id": 2, "text": "", "logprob": 0.0, "special": True}
+_ERROR_TYPES = {
+    401: "authentication",
+    404: "not_found",
+    413: "validation",
+    422: "validation",
+    429: "overloaded",
+}
+
+
+def tgi_error(status: int, info: ErrorInfo) -> bytes:
+    """`{"error": ..., "error_type": ...}`."""
+    error_type = _ERROR_TYPES.get(status, "generation" if status >= 500 else "validation")  # noqa: PLR2004
+    return _encode({"error": info.message, "error_type": error_type})
+
+
+def tgi_status(status: int) -> int:
+    """TGI answers a request it cannot validate with 422, not 400."""
+    return 422 if status == 400 else status  # noqa: PLR2004
+
+
+def _finish_reason(choice: ChoicePlan) -> str:
+    if choice.stop_sequence is not None:
+        return "stop_sequence"
+    return "length" if choice.finish_reason == "length" else "eos_token"
+
+
+def _token(choice: ChoicePlan, index: int, piece: str) -> dict[str, Any]:
+    return {
+        "id": token_id(piece),
+        "text": piece,
+        "logprob": token_logprob(choice.digest, index, piece, 0).logprob,
+        "special": False,
+    }
+
+
+def _top_tokens(choice: ChoicePlan, index: int, piece: str, top: int) -> list[dict[str, Any]]:
+    ranked = token_logprob(choice.digest, index, piece, top).top
+    return [
+        {"id": token_id(text), "text": text, "logprob": value, "special": False} for text, value in ranked
+    ]
+
+
+def _details(
+    plan: GenerationPlan, choice: ChoicePlan, seed: int | None, *, with_tokens: bool
+) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "finish_reason": _finish_reason(choice),
+        "generated_tokens": choice.token_count,
+        "seed": seed,
+    }
+    if with_tokens:
+        details["prefill"] = []
+        details["tokens"] = [_token(choice, index, piece) for index, piece in enumerate(choice.content)]
+        top = plan.logprobs or 0
+        if top:
+            details["top_tokens"] = [
+                _top_tokens(choice, index, piece, top) for index, piece in enumerate(choice.content)
+            ]
+    return details
+
+
+def generate_body(plan: GenerationPlan, _response_id: str, _created: int) -> bytes:
+    """The `/generate` answer: the text, and `details` when the request asked for them."""
+    choice = plan.choices[0]
+    body: dict[str, Any] = {"generated_text": choice.content.text}
+    if plan.logprobs is not None:
+        body["details"] = _details(plan, choice, None, with_tokens=True)
+    return _encode(body)
+
+
+def generate_events(plan: GenerationPlan, _response_id: str, _created: int) -> Iterator[tuple[int, bytes]]:
+    """(event index, frame): one `data:` event per token, the last with the whole text."""
+    choice = plan.choices[0]
+    last = choice.token_count - 1
+    for index, piece in enumerate(choice.content):
+        event: dict[str, Any] = {"index": index, "token": _token(choice, index, piece)}
+        if plan.logprobs:
+            event["top_tokens"] = _top_tokens(choice, index, piece, plan.logprobs)
+        final = index == last
+        event["generated_text"] = choice.content.text if final else None
+        event["details"] = (
+            _details(plan, choice, None, with_tokens=False) if final and plan.logprobs is not None else None
+        )
+        yield index, b"data:" + _encode(event) + b"\n\n"
+    if last < 0:
+        # Nothing generated (a stop string at the very start): TGI still ends with the EOS token.
+        details = _details(plan, choice, None, with_tokens=False) if plan.logprobs is not None else None
+        event = {"index": 0, "token": _EOS_TOKEN, "generated_text": "", "details": details}
+        yield 0, b"data:" + _encode(event) + b"\n\n"
