@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from botocore.eventstream import EventStreamBuffer
 
 from mockcore import Settings, predict
 
@@ -36,7 +37,15 @@ DOCUMENTED_ROUTES = {
     "/",
     "/reset_prefix_cache",
     "/control/events",
+    "/v1/responses",
+    "/v1/messages",
+    "/generate",
+    "/generate_stream",
+    "/endpoints/my-model/invocations",
+    "/endpoints/my-model/invocations-response-stream",
 }
+# Ids that change with every request (tool-call ids are drawn from the prompt and stay).
+VOLATILE_ID_PREFIXES = ("chatcmpl-", "cmpl-", "resp_", "msg_", "rs_", "fc_")
 MASK = "<volatile>"
 _CODE_BLOCK = re.compile(r"^```(?P<language>\w*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 
@@ -64,7 +73,16 @@ class Example:
 class Answer:
     status: int
     content_type: str
-    body: str
+    content: bytes
+
+    @property
+    def body(self) -> str:
+        """The text of the answer; an event-stream answer is its frames' payloads joined."""
+        if self.content_type.startswith("application/vnd.amazon.eventstream"):
+            frames = EventStreamBuffer()
+            frames.add_data(self.content)
+            return b"".join(message.payload for message in frames).decode()
+        return self.content.decode()
 
 
 def read_examples() -> list[Example]:
@@ -84,13 +102,12 @@ def run_with_curl(arguments: list[str]) -> Answer:
     completed = subprocess.run(
         [*arguments, "--silent", "--show-error", "--write-out", "\n%{http_code} %{content_type}"],
         capture_output=True,
-        text=True,
         timeout=30,
         check=True,
     )
-    body, trailer = completed.stdout.rsplit("\n", 1)
-    status, content_type = trailer.split(" ", 1)
-    return Answer(status=int(status), content_type=content_type, body=body)
+    content, trailer = completed.stdout.rsplit(b"\n", 1)
+    status, content_type = trailer.decode().split(" ", 1)
+    return Answer(status=int(status), content_type=content_type, content=content)
 
 
 def replay_with_httpx(arguments: list[str]) -> Answer:
@@ -120,7 +137,9 @@ def replay_with_httpx(arguments: list[str]) -> Answer:
         method or ("POST" if data is not None else "GET"), url, headers=headers, content=data, timeout=30.0
     )
     return Answer(
-        status=response.status_code, content_type=response.headers.get("content-type", ""), body=response.text
+        status=response.status_code,
+        content_type=response.headers.get("content-type", ""),
+        content=response.content,
     )
 
 
@@ -136,8 +155,8 @@ def masked(value: Any, key: str | None = None, parent: str | None = None) -> Any
     if isinstance(value, list):
         return [masked(item, key, parent) for item in value]
     volatile = (
-        key == "created"
-        or (key == "id" and isinstance(value, str) and value.startswith(("chatcmpl-", "cmpl-")))
+        key in {"created", "created_at"}
+        or (key in {"id", "item_id"} and isinstance(value, str) and value.startswith(VOLATILE_ID_PREFIXES))
         or (parent == "config" and key == "port")
         # Control events depend on which examples ran before (and when) on the shared server.
         or key in {"at_unix_s", "sequence", "total"}
@@ -147,13 +166,19 @@ def masked(value: Any, key: str | None = None, parent: str | None = None) -> Any
 
 
 def sse_events(text: str) -> list[Any]:
-    """The data of every event, framed `data: ...` + blank line; JSON decoded, `[DONE]` kept."""
+    """(event name, data) of every event, framed `[event: name\\n]data:[ ]...` + blank line.
+
+    The data is JSON decoded (and masked); OpenAI's closing `[DONE]` is kept as it is.
+    """
     events = []
     for frame in text.strip("\n").split("\n\n"):
-        assert frame.startswith("data: "), frame
-        data = frame.removeprefix("data: ")
-        events.append(data if data == "[DONE]" else masked(json.loads(data)))
-    assert events[-1] == "[DONE]"
+        name = None
+        data_line = frame
+        if frame.startswith("event: "):
+            name, data_line = frame.removeprefix("event: ").split("\n", 1)
+        assert data_line.startswith("data:"), frame
+        data = data_line.removeprefix("data:").removeprefix(" ")
+        events.append((name, data if data == "[DONE]" else masked(json.loads(data))))
     return events
 
 
@@ -181,8 +206,9 @@ def test_a_documented_example_answers_its_sample(docs_server: str, runner: str, 
     answer = RUNNERS[runner](arguments)
     assert 200 <= answer.status < 300, answer.body
     if example.sample_language == "text":
-        assert answer.content_type.startswith("text/event-stream")
-        assert answer.body.endswith("data: [DONE]\n\n")
+        assert answer.content_type.startswith(("text/event-stream", "application/vnd.amazon.eventstream"))
+        if example.sample.rstrip("\n").endswith("[DONE]"):
+            assert answer.body.endswith("data: [DONE]\n\n")
         assert sse_events(answer.body) == sse_events(example.sample)
     else:
         assert example.sample_language == "json"
@@ -194,7 +220,7 @@ def test_the_documented_error_envelope_is_what_the_server_says() -> None:
     samples = [
         match["body"] for match in _CODE_BLOCK.finditer(API_PAGE.read_text()) if match["language"] == "json"
     ]
-    envelope = next(json.loads(sample) for sample in samples if '"error"' in sample)
+    envelope = next(json.loads(sample) for sample in samples if sample.lstrip().startswith('{\n  "error"'))
     prediction = predict("chat", {"model": "m", "messages": []})
     assert prediction.error is not None
     assert envelope == {
