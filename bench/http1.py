@@ -36,9 +36,11 @@ class ResponseHead:
         self.keep_alive = keep_alive
 
 
-def build_request(method: str, host: str, port: int, path: str, body: bytes = b"") -> bytes:
-    """The exact bytes of a request, built once and sent many times."""
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: */*"]
+def build_request(  # noqa: PLR0917 - the parts of a request line, in order
+    method: str, host: str, port: int, path: str, body: bytes = b"", headers: tuple[str, ...] = ()
+) -> bytes:
+    """The exact bytes of a request, built once and sent many times; `headers` as `Name: value`."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: */*", *headers]
     if body or method in {"POST", "PUT", "PATCH"}:
         lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

@@ -32,6 +32,13 @@ _CONTENT = b'"content":"'
 _EMPTY_CONTENT = b'"content":""'
 _REASONING = b'"reasoning_content":"'
 _EMPTY_REASONING = b'"reasoning_content":""'
+# What marks a token event in the other protocols' streams (`--token-marker`).
+TOKEN_MARKERS = {
+    "openai": None,
+    "responses": b'"delta":"',
+    "messages": b'"text_delta"',
+    "tgi": b'"token":{"id"',
+}
 _ZEROS = array("d", bytes(8 * 4096))
 _MAX_ERROR_SAMPLES = 5
 _RECONNECT_PAUSE_S = 0.01
@@ -93,6 +100,9 @@ class _Stream:
             data = self.pending + data
         if b"\r" in data:
             data = data.replace(b"\r\n", b"\n")
+        if self.gen.token_marker is not None:
+            self._marked(data, self.gen.token_marker, t)
+            return
         if data.endswith(b"\n\n") and data.count(b"\n\n") == 1:  # the usual case: one whole event
             self.pending = b""
             if _CONTENT in data:
@@ -110,6 +120,14 @@ class _Stream:
                     count += 1
             elif _REASONING in event and _EMPTY_REASONING not in event:
                 count += 1
+        if count:
+            self._tokens(count, t)
+
+    def _marked(self, data: bytes, marker: bytes, t: float) -> None:
+        """Count the whole events of `data` that carry a token of another protocol."""
+        events = data.split(b"\n\n")
+        self.pending = events.pop()
+        count = sum(marker in event for event in events)
         if count:
             self._tokens(count, t)
 
@@ -136,7 +154,10 @@ class _Stream:
 class LoadGenerator:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.request = build_request("POST", args.host, args.port, args.path, args.body.encode())
+        self.request = build_request(
+            "POST", args.host, args.port, args.path, args.body.encode(), tuple(args.header)
+        )
+        self.token_marker = TOKEN_MARKERS[args.protocol]
         self.rec = _Recorder()
         self.issued = 0
         self.limit = args.requests or sys.maxsize
@@ -381,6 +402,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--path", default="/v1/chat/completions")
     parser.add_argument("--body", required=True, help="the JSON request body, sent verbatim")
     parser.add_argument("--stream", action="store_true", help="parse the response as SSE token events")
+    parser.add_argument(
+        "--header", action="append", default=[], help="an extra request header, `Name: value`"
+    )
+    parser.add_argument(
+        "--protocol", choices=sorted(TOKEN_MARKERS), default="openai", help="whose token events to count"
+    )
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--duration", type=float, default=10.0, help="measurement window, seconds")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds before the window")

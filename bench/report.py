@@ -158,7 +158,7 @@ def _stream_rows(result: dict[str, Any]) -> list[Row]:
     # The generator's own event-loop delay: what its timing figures cannot resolve below.
     lag = Row(name, "generator loop lag p99 / ms", [_get(r, "loop_lag_ms", "p99") for r in runs], ".1f")
     ratio = [d / i for d, i in zip(delivered, ideal, strict=True)]
-    if name == "s2":
+    if name.startswith("s2"):  # s2 and its protocol variants: the same targets
         return [
             Row(name, "tokens/s delivered", delivered, cpu=cpu),
             Row(name, "tokens/s ideal (c*N/(TTFT+(N-1)*ITL+client gap))", ideal),

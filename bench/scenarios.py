@@ -65,6 +65,8 @@ class Scenario:
     expect_dims: int | None = None
     with_bare: bool = False  # also measure the bare Granian app, and print ours as a ratio
     with_wrk: bool = False  # also measure with wrk, as a second opinion
+    headers: tuple[str, ...] = ()  # extra request headers, `Name: value`
+    protocol: str = "openai"  # whose token events the load generator counts (bench.loadgen)
 
     @property
     def ideal_stream_s(self) -> float:
@@ -119,6 +121,49 @@ _S4 = Scenario(
     warmup_s=1,
     expect_dims=EMBEDDING_DIMS,
 )
+# s2 over the other protocols: the same pacing, the same 200 tokens (forced by the header, as
+# these protocols have no `ignore_eos`), the same prompt.
+_EXACT_TOKENS = (f"X-Mock-Output-Tokens: {STREAM_TOKENS}",)
+_S2_RESPONSES = replace(
+    _S2,
+    name="s2-responses",
+    title="s2 over OpenAI Responses (typed events)",
+    path="/v1/responses",
+    body=_json({"model": MODEL, "input": PROMPT, "stream": True}),
+    headers=_EXACT_TOKENS,
+    protocol="responses",
+)
+_S2_MESSAGES = replace(
+    _S2,
+    name="s2-messages",
+    title="s2 over Anthropic Messages",
+    path="/v1/messages",
+    body=_json(
+        {
+            "model": MODEL,
+            "max_tokens": STREAM_TOKENS,
+            "messages": [{"role": "user", "content": PROMPT}],
+            "stream": True,
+        }
+    ),
+    headers=(*_EXACT_TOKENS, "anthropic-version: 2023-06-01"),
+    protocol="messages",
+)
+_S2_TGI = replace(
+    _S2,
+    name="s2-tgi",
+    title="s2 over Hugging Face TGI /generate_stream",
+    path="/generate_stream",
+    body=_json({"inputs": PROMPT, "parameters": {"max_new_tokens": STREAM_TOKENS}}),
+    headers=_EXACT_TOKENS,
+    protocol="tgi",
+)
+_S2_SAGEMAKER = replace(
+    _S2,
+    name="s2-sagemaker",
+    title="s2 over SageMaker invocations-response-stream (event-stream frames)",
+    path="/endpoints/mock/invocations-response-stream",
+)
 # The memory scenario sends s1 requests by count, not for a duration.
 _MEM = replace(
     _S1,
@@ -129,6 +174,9 @@ _MEM = replace(
     with_bare=False,
     with_wrk=False,
 )
-SCENARIOS: dict[str, Scenario] = {scenario.name: scenario for scenario in [_S1, _S2, _S3, _S4, _S5, _MEM]}
+SCENARIOS: dict[str, Scenario] = {
+    scenario.name: scenario
+    for scenario in [_S1, _S2, _S2_RESPONSES, _S2_MESSAGES, _S2_TGI, _S2_SAGEMAKER, _S3, _S4, _S5, _MEM]
+}
 MEM_FIRST_REQUESTS = 10_000
 MEM_TOTAL_REQUESTS = 200_000

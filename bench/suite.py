@@ -91,6 +91,9 @@ def _load_generator(
     ]
     if requests:
         argv += ["--requests", str(requests)]
+    for header in scenario.headers:
+        argv += ["--header", header]
+    argv += ["--protocol", scenario.protocol]
     if scenario.stream:
         argv += ["--stream", "--ttft-ms", str(scenario.ttft_ms), "--itl-ms", str(scenario.itl_ms)]
     if scenario.expect_tokens is not None and server.label != "bare":

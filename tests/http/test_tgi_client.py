@@ -197,3 +197,22 @@ def test_a_body_without_inputs_is_a_validation_error(instant_server: str) -> Non
     response = httpx.post(f"{instant_server}/generate", json={"parameters": {}}, timeout=30.0)
     assert response.status_code == 422
     assert response.json()["error_type"] == "validation"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_client_pointed_at_the_server_itself_posts_to_tgis_root_route(
+    instant_server: str, stream: bool
+) -> None:
+    client = InferenceClient(model=instant_server, timeout=30.0)
+    expected = plan_for({"max_new_tokens": 12}, stream=stream).choices[0].content_text
+    if stream:
+        text = "".join(client.text_generation(PROMPT, max_new_tokens=12, stream=True))
+    else:
+        text = client.text_generation(PROMPT, max_new_tokens=12)
+    assert text == expected
+
+
+def test_get_on_the_root_is_still_the_server_information(instant_server: str) -> None:
+    answer = httpx.get(f"{instant_server}/", timeout=10.0)
+    assert answer.status_code == 200
+    assert answer.json()["message"] == "AIPerf Mock Server"
