@@ -591,7 +591,14 @@ def test_the_subpackage_exports_exactly_its_public_api() -> None:
         (
             {"type": "string", "pattern": r"^([a-z])\1$"},
             "Invalid JSON schema in `response_format.json_schema.schema`: "
-            "`pattern` '^([a-z])\\\\1$' is not supported by the mock: no string it tried matches.",
+            "`pattern` '^([a-z])\\\\1$' is not supported by the mock: it reads literals, escapes, classes, "
+            "groups, alternation, anchors and quantifiers only.",
+        ),
+        (
+            {"type": "string", "pattern": "^(a+)+$", "minLength": 50},
+            "Invalid JSON schema in `response_format.json_schema.schema`: "
+            "`pattern` '^(a+)+$' is not supported by the mock: a repeated group that repeats or "
+            "alternates inside could take exponential time to check.",
         ),
         (
             {"type": "string", "minLength": 3, "maxLength": 2},

@@ -4,8 +4,6 @@ A member is checked against the flat schema's own keywords (type, bounds, length
 counts, forbidden names); values nested inside a member are not checked against subschemas.
 """
 
-import re
-
 from mockcore.structured.keywords import (
     Schema,
     allows_type,
@@ -18,6 +16,7 @@ from mockcore.structured.keywords import (
 )
 from mockcore.structured.merging import member_schema
 from mockcore.structured.numbers import number_admits
+from mockcore.structured.pattern import checked_pattern
 from mockcore.structured.position import Position
 
 
@@ -43,10 +42,7 @@ def _admits(flat: Schema, value: object, at: Position) -> bool:
 
 def _string_admits(flat: Schema, value: str, at: Position) -> bool:
     low, high = count_bounds(flat, "minLength", "maxLength", at)
-    try:
-        matches = all(re.search(pattern, value) for pattern in strings_of(flat, "pattern", at))
-    except re.error as error:
-        raise at.error(f"`pattern` is not a valid regular expression ({error})") from None
+    matches = all(checked_pattern(pattern, at).search(value) for pattern in strings_of(flat, "pattern", at))
     return low <= len(value) <= (len(value) if high is None else high) and matches
 
 

@@ -6,7 +6,6 @@ every member; a contradiction (no common type, min above max) surfaces as a `Sch
 """
 
 import math
-import re
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -21,6 +20,7 @@ from mockcore.structured.keywords import (
     strings_of,
     types_of,
 )
+from mockcore.structured.pattern import checked_pattern
 from mockcore.structured.position import Position
 
 _LARGEST_WINS = frozenset(
@@ -194,9 +194,4 @@ def _merged_items(first: Schema, second: Schema) -> Schema:
 
 
 def _search(pattern: str, text: str, at: Position) -> bool:
-    try:
-        return re.search(pattern, text) is not None
-    except re.error as error:
-        raise at.error(
-            f"`patternProperties` key {pattern!r} is not a valid regular expression ({error})"
-        ) from None
+    return checked_pattern(pattern, at).search(text) is not None

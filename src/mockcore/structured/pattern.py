@@ -6,6 +6,7 @@ inline flags) yields no generated example, and the caller falls back to fixed ca
 Every example is a guess the caller checks with `re.search`, as validators do.
 """
 
+import re
 import string
 from collections.abc import Iterator
 
@@ -57,6 +58,48 @@ class _Repeat(msgspec.Struct, frozen=True):
 
 
 _Node = _Chars | _Group | _Repeat
+
+
+def checked_pattern(pattern: str, at: Position) -> re.Pattern[str]:
+    """`pattern` compiled, once this reader has read it and found no catastrophic backtracking.
+
+    Python's `re` backtracks: a repetition of something that can itself repeat, or of
+    alternatives, (`(a+)+`, `(a|aa)*`) takes exponential time on a near miss, and a schema
+    is client input. So only patterns this reader understands, without such nesting, are
+    ever run; anything else is refused as not supported.
+    """
+    try:
+        tree = _Parser(pattern).parse()
+    except _UnsupportedError:
+        raise at.error(
+            f"`pattern` {pattern!r} is not supported by the mock: it reads literals, escapes, classes, "
+            "groups, alternation, anchors and quantifiers only"
+        ) from None
+    if _backtracks(tree, inside_repeat=False):
+        raise at.error(
+            f"`pattern` {pattern!r} is not supported by the mock: a repeated group that repeats or "
+            "alternates inside could take exponential time to check"
+        )
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise at.error(f"`pattern` {pattern!r} is not a valid regular expression ({error})") from None
+
+
+def _backtracks(node: "_Node", *, inside_repeat: bool) -> bool:
+    """Whether a repeated part holds another repetition or a choice of alternatives."""
+    if isinstance(node, _Chars):
+        return False
+    if isinstance(node, _Repeat):
+        repeats = node.high is None or node.high > 1
+        if repeats and inside_repeat:
+            return True
+        return _backtracks(node.node, inside_repeat=inside_repeat or repeats)
+    if inside_repeat and len(node.branches) > 1:
+        return True
+    return any(
+        _backtracks(child, inside_repeat=inside_repeat) for branch in node.branches for child in branch
+    )
 
 
 def pattern_examples(pattern: str, at: Position, min_length: int) -> Iterator[str]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from mockcore.structured.keywords import Schema, count_bounds, strings_of
-from mockcore.structured.pattern import pattern_examples
+from mockcore.structured.pattern import checked_pattern, pattern_examples
 from mockcore.structured.position import Position
 
 # A cap on what a client can make the mock build, far above any real schema's bounds.
@@ -111,10 +111,7 @@ def _candidates(
 
 
 def _compiled(pattern: str, at: Position) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as error:
-        raise at.error(f"`pattern` {pattern!r} is not a valid regular expression ({error})") from None
+    return checked_pattern(pattern, at)
 
 
 def _why_no_string(name: str | None, patterns: list[str], low: int, high: int | None) -> str:
