@@ -17,7 +17,7 @@ from mockcore.generation.tools import tool_choice_of
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import GenerationPlan
 from mockcore.prompts import batch_prompts, chat_prompt
-from mockcore.reasoning import is_reasoning_model, reasoning_budget
+from mockcore.reasoning import effort_tokens, is_reasoning_model
 from mockcore.requests import (
     ChatCompletionRequest,
     ChatTool,
@@ -89,23 +89,57 @@ def chat_output_format(response_format: ResponseFormat | None) -> OutputFormat |
     )
 
 
+def _plain_chat(request: ChatCompletionRequest) -> bool:
+    """A chat request that uses none of the options beyond length, reasoning and streaming.
+
+    Nearly every benchmark request is one: it skips the translation of the rest (measurable
+    on the s1 benchmark).
+    """
+    return (
+        request.tools is None
+        and request.stop is None
+        and request.n is None
+        and request.seed is None
+        and request.logprobs is None
+        and request.top_logprobs is None
+        and request.response_format is None
+        and request.stream_options is None
+    )
+
+
 def chat_command(request: ChatCompletionRequest) -> GenerationCommand:
     """A chat request in neutral terms (SPEC sections 3, 4 and 6)."""
     limit_param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
     limit = request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    model = request.model
+    reasons = is_reasoning_model(model)
+    reasoning_wanted = effort_tokens(request.reasoning_effort) if reasons else 0
+    if _plain_chat(request):
+        return GenerationCommand(
+            endpoint="chat",
+            model=model,
+            prompts=(chat_prompt(request.messages),),
+            limit=limit,
+            limit_param=limit_param,
+            min_tokens=request.min_tokens or 0,
+            ignore_eos=bool(request.ignore_eos),
+            reasoning_wanted=reasoning_wanted,
+            reasons=reasons,
+            stream=bool(request.stream),
+        )
     if request.top_logprobs is not None and not request.logprobs:
         raise RequestError("`top_logprobs` needs `logprobs` set to true.", "top_logprobs")
     tools = chat_tools(request.tools)
     return GenerationCommand(
         endpoint="chat",
-        model=request.model,
+        model=model,
         prompts=(chat_prompt(request.messages),),
         limit=limit,
         limit_param=limit_param,
         min_tokens=request.min_tokens or 0,
         ignore_eos=bool(request.ignore_eos),
-        reasoning_wanted=reasoning_budget(request.model, request.reasoning_effort),
-        reasons=is_reasoning_model(request.model),
+        reasoning_wanted=reasoning_wanted,
+        reasons=reasons,
         stream=bool(request.stream),
         include_usage=include_usage(request.stream_options),
         continuous_usage=continuous_usage(request.stream_options),

@@ -21,8 +21,13 @@ def is_reasoning_model(model: str) -> bool:
     return any(marker in lowered for marker in REASONING_MODEL_MARKERS)
 
 
+def effort_tokens(effort: ReasoningEffort | None) -> int:
+    """Reasoning tokens `reasoning_effort` buys a reasoning model (the default effort when None)."""
+    return REASONING_BUDGET_TOKENS[effort or DEFAULT_REASONING_EFFORT]
+
+
 def reasoning_budget(model: str, effort: ReasoningEffort | None) -> int:
     """Reasoning tokens a request asks for before any max-tokens limit; 0 for other models."""
     if not is_reasoning_model(model):
         return 0
-    return REASONING_BUDGET_TOKENS[effort or DEFAULT_REASONING_EFFORT]
+    return effort_tokens(effort)

@@ -96,6 +96,8 @@ def _text_logprobs(plan: GenerationPlan, choice: ChoicePlan) -> TextLogprobs | N
 
 
 def _assistant_message(plan: GenerationPlan, choice: ChoicePlan) -> AssistantMessage:
+    if not choice.tool_calls and not plan.reasons:  # nearly every answer
+        return AssistantMessage(content=choice.content_text)
     reasoning = choice.reasoning_text if plan.reasons else msgspec.UNSET
     calls = [
         ToolCallBody(id=call.id, function=FunctionCallBody(name=call.name, arguments=call.arguments_text))
@@ -109,20 +111,24 @@ def _assistant_message(plan: GenerationPlan, choice: ChoicePlan) -> AssistantMes
     )
 
 
+def _chat_choice(plan: GenerationPlan, choice: ChoicePlan) -> ChatChoice:
+    message = _assistant_message(plan, choice)
+    if plan.logprobs is None and choice.stop_sequence is None:
+        return ChatChoice(index=choice.index, message=message, finish_reason=choice.finish_reason)
+    return ChatChoice(
+        index=choice.index,
+        message=message,
+        logprobs=_chat_logprobs(plan, choice),
+        finish_reason=choice.finish_reason,
+        stop_reason=choice.stop_sequence if choice.stop_sequence is not None else msgspec.UNSET,
+    )
+
+
 def generation_body(plan: GenerationPlan, response_id: str, created: int) -> bytes:
     """A `chat.completion` or `text_completion` body."""
     usage = usage_body(plan.usage)
     if plan.endpoint == "chat":
-        chat_choices = [
-            ChatChoice(
-                index=choice.index,
-                message=_assistant_message(plan, choice),
-                logprobs=_chat_logprobs(plan, choice),
-                finish_reason=choice.finish_reason,
-                stop_reason=choice.stop_sequence if choice.stop_sequence is not None else msgspec.UNSET,
-            )
-            for choice in plan.choices
-        ]
+        chat_choices = [_chat_choice(plan, choice) for choice in plan.choices]
         return encode_json(
             ChatCompletionBody(
                 id=response_id, created=created, model=plan.model, choices=chat_choices, usage=usage

@@ -142,6 +142,8 @@ def plan_choice(
         finish_reason=budget.finish_reason,
         digest=digest,
     )
+    if not command.stop:
+        return choice
     cut = cut_at_stop(content, command.stop, keep=command.keep_stop)
     if cut is None:
         return choice
@@ -221,18 +223,30 @@ def plan_generation(
     if overrides is not NO_OVERRIDES:
         command = _apply_overrides(command, overrides)
     check_min_tokens(command)
-    choices: list[ChoicePlan] = []
-    for prompt in command.prompts:
-        pieces = prompt.pieces()
-        for sample in range(command.samples):
-            choices.append(plan_choice(command, len(choices), prompt, pieces, sample))
-    planned = tuple(choices)
+    prompts = command.prompts
+    if len(prompts) == 1 and command.samples == 1:  # nearly every request: no loops
+        prompt = prompts[0]
+        planned: tuple[ChoicePlan, ...] = (plan_choice(command, 0, prompt, prompt.pieces(), 0),)
+        prompt_tokens = prompt.token_count
+    else:
+        choices: list[ChoicePlan] = []
+        for prompt in prompts:
+            pieces = prompt.pieces()
+            for sample in range(command.samples):
+                choices.append(plan_choice(command, len(choices), prompt, pieces, sample))
+        planned = tuple(choices)
+        prompt_tokens = sum(prompt.token_count for prompt in prompts)
+    completion_tokens = 0
+    reasoning_tokens = 0
+    for choice in planned:
+        completion_tokens += choice.token_count
+        reasoning_tokens += len(choice.reasoning)
     usage = Usage(
-        prompt_tokens=sum(prompt.token_count for prompt in command.prompts),
-        completion_tokens=sum(choice.token_count for choice in planned),
-        reasoning_tokens=sum(len(choice.reasoning) for choice in planned) if command.reasons else None,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        reasoning_tokens=reasoning_tokens if command.reasons else None,
     )
-    return GenerationPlan(
+    plan = GenerationPlan(
         endpoint=command.endpoint,
         model=command.model,
         stream=command.stream,
@@ -242,7 +256,17 @@ def plan_generation(
         usage=usage,
         schedule=_schedule(planned, shape, overrides, settings),
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
-        prompt_digest=command.prompts[0].digest if command.prompts else b"",
+        prompt_digest=prompts[0].digest if prompts else b"",
+    )
+    if (
+        command.logprobs is None
+        and not command.continuous_usage
+        and not command.cache_points
+        and not command.echo
+    ):
+        return plan
+    return msgspec.structs.replace(
+        plan,
         echo=command.echo,
         logprobs=command.logprobs,
         continuous_usage=command.stream and command.continuous_usage,
