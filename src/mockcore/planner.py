@@ -97,6 +97,7 @@ def _plain_chat(request: ChatCompletionRequest) -> bool:
     """
     return (
         request.tools is None
+        and request.tool_choice is None
         and request.stop is None
         and request.n is None
         and request.seed is None

@@ -26,7 +26,9 @@ from mockhttp.inference_endpoints import (
 )
 
 _LOGGER = logging.getLogger("mockhttp")
-_ROOT_ALLOW = [(b"allow", b"GET, OPTIONS, POST")]
+_ROOT_ALLOW = (b"allow", b"GET, OPTIONS, POST")
+# Litestar serves GET (and HEAD) /; POST / is TGI's, served by the fast path.
+_ROOT_LITESTAR = frozenset({"GET", "HEAD", "POST"})
 _INTERNAL_ERROR = ErrorInfo(
     message="The server had an internal error.", type="server_error", param=None, code=None
 )
@@ -59,10 +61,8 @@ class MockServerApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection scope."""
-        if scope["type"] == "http" and scope["path"] == TGI_ROOT and scope["method"] == "OPTIONS":
-            # Litestar knows only its GET /; the POST / of TGI is served here.
-            await send({"type": "http.response.start", "status": 204, "headers": _ROOT_ALLOW})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if scope["type"] == "http" and scope["path"] == TGI_ROOT and scope["method"] not in _ROOT_LITESTAR:
+            await _root_methods(scope, send)
             return
         if scope["type"] == "http":
             endpoint = self._endpoint(scope["path"], scope["method"])
@@ -70,6 +70,21 @@ class MockServerApp:
                 await _guarded(endpoint, scope, receive, send)
                 return
         await self.litestar(scope, receive, send)  # type: ignore[arg-type]
+
+
+async def _root_methods(scope: Scope, send: Send) -> None:
+    """OPTIONS and wrong methods on `/`: Litestar knows only its GET, the POST is TGI's."""
+    if scope["method"] == "OPTIONS":
+        await send({"type": "http.response.start", "status": 204, "headers": [_ROOT_ALLOW]})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    info = ErrorInfo(
+        message=f"Method {scope['method']} is not allowed on /.",
+        type="invalid_request_error",
+        param=None,
+        code=None,
+    )
+    await send_error(send, 405, info, (_ROOT_ALLOW,))
 
 
 async def _guarded(endpoint: RawEndpoint, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,10 +1,16 @@
-"""Bad input never gets a 5xx or a traceback: it gets a 4xx in the OpenAI envelope.
+"""Bad input never gets a 5xx or a traceback: it gets a 4xx in the route's error envelope.
 
 Three sources of bad input: a hand-written table of what clients and attackers send, a table
-generated from the request Structs (every field of every request gets a value of every JSON
-type it does not accept), and hypothesis throwing arbitrary JSON at every POST route. All of
-it runs in process; the hand table and a sample of the generated one also run against the
-real CLI.
+generated from the request Structs (every field of every request of every route gets a value
+of every JSON type it does not accept), and hypothesis throwing arbitrary JSON at the OpenAI
+POST routes (`test_protocol_bad_input.py` does the same for the other protocols). All of it
+runs in process; the hand table and a sample of the generated one also run against the real
+CLI.
+
+The envelope is the route's: OpenAI's `{"error": {message, type, param, code}}` with `param`
+naming the field, Anthropic's `{"type": "error", "error": {type, message}}` on `/v1/messages`
+(no `param`: the message names the field), and TGI's `{"error", "error_type"}` with 422 for
+invalid input on `/generate`, `/generate_stream` and `POST /`.
 
 Content-Type is not checked: the body of an inference route is parsed as JSON whatever the
 header says (OpenAI clients always send `application/json`; curl users often forget it), so
@@ -16,7 +22,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import httpx
 import msgspec
@@ -40,13 +46,49 @@ from tests.robustness.conftest import (
 )
 
 from mockcore import Settings
+from mockcore.decoding import ROUTE_REQUEST_TYPES
 from mockcore.requests import MAX_MODEL_NAME_CHARS, REQUEST_TYPES
 from mockhttp import create_app
 
 INSTANT = Settings(ttft=0.0, itl=0.0)
 DEPTH = 10_000
 JSON = {"content-type": "application/json"}
-ROUTE_PATHS = {"chat": CHAT, "completions": COMPLETIONS, "embeddings": EMBEDDINGS, "ranking": RANKING}
+RESPONSES = "/v1/responses"
+MESSAGES = "/v1/messages"
+GENERATE = "/generate"
+GENERATE_STREAM = "/generate_stream"
+TGI_ROOT = "/"
+ANTHROPIC_VERSION = {"anthropic-version": "2023-06-01"}
+ROUTE_PATHS = {
+    "chat": CHAT,
+    "completions": COMPLETIONS,
+    "embeddings": EMBEDDINGS,
+    "ranking": RANKING,
+    "responses": RESPONSES,
+    "messages": MESSAGES,
+    "generate": GENERATE,
+    "generate_stream": GENERATE_STREAM,
+}
+Protocol = Literal["openai", "anthropic", "tgi"]
+
+
+def protocol_of(path: str, method: str = "POST") -> Protocol:
+    """The envelope a path answers in: Anthropic's, TGI's (`/` only for POST), or OpenAI's."""
+    if path == MESSAGES:
+        return "anthropic"
+    if path in {GENERATE, GENERATE_STREAM} or (path == TGI_ROOT and method == "POST"):
+        return "tgi"
+    return "openai"
+
+
+def headers_for(path: str) -> dict[str, str]:
+    """JSON, plus the `anthropic-version` header `/v1/messages` requires."""
+    return JSON | ANTHROPIC_VERSION if path == MESSAGES else dict(JSON)
+
+
+def invalid_status(path: str) -> int:
+    """The status of a request that fails validation: TGI answers 422, the others 400."""
+    return 422 if protocol_of(path) == "tgi" else 400
 
 
 def chat_with(content: bytes) -> bytes:
@@ -69,7 +111,11 @@ def nested_objects(depth: int) -> bytes:
 
 @dataclass(frozen=True)
 class Bad:
-    """One request and the answer it must get."""
+    """One request and the answer it must get.
+
+    `param` is the field the answer names: OpenAI's `param`, or a part of the message of an
+    Anthropic or TGI error (whose envelopes have no `param`).
+    """
 
     name: str
     path: str
@@ -78,6 +124,10 @@ class Bad:
     param: str | None = None
     method: str = "POST"
     headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
+
+    @property
+    def protocol(self) -> Protocol:
+        return protocol_of(self.path, self.method)
 
 
 HAND_TABLE = [
@@ -262,19 +312,81 @@ _KIND_OF_INFO: dict[type[Any], set[str]] = {
     msgspec.inspect.StrType: {"string"},
     msgspec.inspect.ListType: {"array"},
     msgspec.inspect.StructType: {"object"},
+    msgspec.inspect.DictType: {"object"},
+    msgspec.inspect.AnyType: set(JSON_VALUES),
 }
+# The `type` of a tagged block (Anthropic's content blocks) is a string.
+TAG_INFO = msgspec.inspect.type_info(str)
 
-# Bodies with every optional field and every nested object present, so that every field
-# has a place in them. Prompts and inputs are lists of token-id lists to reach the ids.
+# A JSON schema for the tools and structured output of the bodies below.
+WEATHER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+IMAGE_SOURCE = {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}
+GENERATE_BODY: dict[str, Any] = {
+    "inputs": "hi",
+    "parameters": {
+        "max_new_tokens": 5,
+        "details": True,
+        "stop": ["\n\n"],
+        "seed": 1,
+        "top_n_tokens": 2,
+        "decoder_input_details": False,
+        "return_full_text": False,
+    },
+    "stream": False,
+}
+# Valid bodies with every optional field and every nested object present, so that every field
+# of every Struct has a place in them (every element of a list is walked: the Anthropic
+# messages hold one block of each type). Prompts and inputs are lists of token-id lists to
+# reach the ids.
 FULL_BODIES: dict[str, dict[str, Any]] = {
     "chat": {
         "model": "m",
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
-        "max_completion_tokens": 5,
-        "max_tokens": 5,
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": "{}"},
+                    }
+                ],
+            },
+            {"role": "tool", "content": "sunny"},
+        ],
+        "max_completion_tokens": 50,
+        "max_tokens": 50,
         "reasoning_effort": "low",
         "stream": False,
         "stream_options": {"include_usage": True, "continuous_usage_stats": False},
+        "n": 1,
+        "seed": 1,
+        "stop": ["\n\n"],
+        "logprobs": True,
+        "top_logprobs": 2,
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_weather",
+                    "description": "The weather in a city.",
+                    "parameters": WEATHER_SCHEMA,
+                    "strict": True,
+                },
+            }
+        ],
+        "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "parallel_tool_calls": True,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "description": "d", "schema": WEATHER_SCHEMA, "strict": True},
+        },
         "min_tokens": 1,
         "ignore_eos": False,
     },
@@ -284,14 +396,118 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "max_tokens": 5,
         "stream": False,
         "stream_options": {"include_usage": True, "continuous_usage_stats": False},
+        "n": 1,
+        "seed": 1,
+        "stop": ["\n\n"],
+        "logprobs": 2,
         "min_tokens": 1,
         "ignore_eos": False,
     },
     "embeddings": {"input": [[1, 2]], "model": "m", "encoding_format": "float", "dimensions": 8},
     "ranking": {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]},
+    "responses": {
+        "model": "m",
+        "input": [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"},
+            {
+                "type": "function_call_output",
+                "call_id": "call_1",
+                "output": [{"type": "input_text", "text": "sunny"}],
+            },
+        ],
+        "instructions": "Be brief.",
+        "max_output_tokens": 64,
+        "reasoning": {"effort": "low", "summary": "auto"},
+        "tools": [
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "The weather in a city.",
+                "parameters": WEATHER_SCHEMA,
+                "strict": True,
+            }
+        ],
+        "tool_choice": {"type": "function", "name": "get_weather"},
+        "text": {
+            "format": {
+                "type": "json_schema",
+                "name": "answer",
+                "schema": WEATHER_SCHEMA,
+                "strict": True,
+                "description": "d",
+            }
+        },
+        "stream": False,
+        "parallel_tool_calls": True,
+    },
+    "messages": {
+        "model": "m",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "hi", "cache_control": {"type": "ephemeral", "ttl": "5m"}},
+                    {"type": "image", "source": IMAGE_SOURCE},
+                    {
+                        "type": "document",
+                        "source": {"type": "text", "media_type": "text/plain", "data": "doc"},
+                    },
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                    {"type": "redacted_thinking", "data": "xx"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "is_error": False,
+                        "content": [
+                            {"type": "text", "text": "sunny"},
+                            {"type": "image", "source": IMAGE_SOURCE},
+                        ],
+                    }
+                ],
+            },
+        ],
+        "max_tokens": 2048,
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+        "stop_sequences": ["\n\n"],
+        "stream": False,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "tools": [
+            {
+                "name": "get_weather",
+                "description": "The weather in a city.",
+                "input_schema": WEATHER_SCHEMA,
+                "type": "custom",
+                "cache_control": {"type": "ephemeral"},
+            }
+        ],
+        # Thinking allows no forced tool use: `auto`, with `name` absent (it is generated too).
+        "tool_choice": {"type": "auto", "disable_parallel_tool_use": True},
+    },
+    "generate": GENERATE_BODY,
+    "generate_stream": GENERATE_BODY,
 }
 
 Path = tuple[str | int, ...]
+
+
+class Site(NamedTuple):
+    """A place in a body: its path, its type, and `Struct.field` when it is a Struct's field."""
+
+    path: Path
+    info: Any
+    owner: str | None = None
 
 
 def _members(info: Any) -> list[Any]:
@@ -309,18 +525,58 @@ def accepted_kinds(info: Any) -> set[str]:
     return kinds
 
 
-def _fields(info: Any, value: Any, path: Path) -> Iterator[tuple[Path, Any]]:
-    """Every (path, type) below `value`, which has the type `info`."""
+def _struct_of(info: Any, value: dict[str, Any]) -> Any:
+    """The Struct of a union that `value` decodes as: the one its tag names, if tagged."""
+    structs = [member for member in _members(info) if isinstance(member, msgspec.inspect.StructType)]
+    for struct in structs:
+        if struct.tag_field is None or value.get(struct.tag_field) == struct.tag:
+            return struct
+    return None
+
+
+def field_sites(info: Any, value: Any, path: Path = ()) -> Iterator[Site]:
+    """Every place below `value` (which has the type `info`) and its type.
+
+    Every field of a Struct is a place, present in `value` or not; the walk goes on below the
+    fields present, and into every element of a list.
+    """
+    if isinstance(value, dict):
+        struct = _struct_of(info, value)
+        if struct is None:
+            return
+        owner = struct.cls.__name__
+        if struct.tag_field is not None:
+            yield Site((*path, struct.tag_field), TAG_INFO, f"{owner}.{struct.tag_field}")
+        for struct_field in struct.fields:
+            field_path = (*path, struct_field.encode_name)
+            yield Site(field_path, struct_field.type, f"{owner}.{struct_field.encode_name}")
+            if struct_field.encode_name in value:
+                yield from field_sites(struct_field.type, value[struct_field.encode_name], field_path)
+    elif isinstance(value, list):
+        lists = [member for member in _members(info) if isinstance(member, msgspec.inspect.ListType)]
+        for index, element in enumerate(value if lists else ()):
+            yield Site((*path, index), lists[0].item_type)
+            yield from field_sites(lists[0].item_type, element, (*path, index))
+
+
+def struct_fields(info: Any, seen: set[str] | None = None) -> set[str]:
+    """`Struct.field` of every field of every Struct reachable from the type `info`."""
+    seen = set() if seen is None else seen
+    found: set[str] = set()
     for member in _members(info):
-        if isinstance(member, msgspec.inspect.StructType) and isinstance(value, dict):
+        if isinstance(member, msgspec.inspect.StructType) and member.cls.__name__ not in seen:
+            name = member.cls.__name__
+            seen.add(name)
+            if member.tag_field is not None:
+                found.add(f"{name}.{member.tag_field}")
             for struct_field in member.fields:
-                field_path = (*path, struct_field.encode_name)
-                yield field_path, struct_field.type
-                if struct_field.encode_name in value:
-                    yield from _fields(struct_field.type, value[struct_field.encode_name], field_path)
-        elif isinstance(member, msgspec.inspect.ListType) and isinstance(value, list) and value:
-            yield (*path, 0), member.item_type
-            yield from _fields(member.item_type, value[0], (*path, 0))
+                found.add(f"{name}.{struct_field.encode_name}")
+                found |= struct_fields(struct_field.type, seen)
+        elif isinstance(member, msgspec.inspect.ListType):
+            found |= struct_fields(member.item_type, seen)
+        elif isinstance(member, msgspec.inspect.DictType):
+            found |= struct_fields(member.value_type, seen)
+    return found
 
 
 def param_of(path: Path) -> str:
@@ -341,15 +597,22 @@ def replaced(body: Any, path: Path, value: Any) -> Any:
     return result
 
 
+def route_sites(route: str) -> Iterator[Site]:
+    """Every place in the full body of `route`."""
+    return field_sites(msgspec.inspect.type_info(ROUTE_REQUEST_TYPES[route]), FULL_BODIES[route])
+
+
 def generated_table() -> list[Bad]:
     table = []
-    for route, request_type in REQUEST_TYPES.items():
+    for route in ROUTE_REQUEST_TYPES:
         body = FULL_BODIES[route]
-        for path, info in _fields(msgspec.inspect.type_info(request_type), body, ()):
-            for kind in sorted(set(JSON_VALUES) - accepted_kinds(info)):
-                name = f"{route} {param_of(path)} as {kind}"
-                wrong = encode(replaced(body, path, JSON_VALUES[kind]))
-                table.append(Bad(name, ROUTE_PATHS[route], wrong, 400, param_of(path)))
+        path = ROUTE_PATHS[route]
+        for site in route_sites(route):
+            for kind in sorted(set(JSON_VALUES) - accepted_kinds(site.info)):
+                param = param_of(site.path)
+                wrong = encode(replaced(body, site.path, JSON_VALUES[kind]))
+                name = f"{route} {param} as {kind}"
+                table.append(Bad(name, path, wrong, invalid_status(path), param, headers=headers_for(path)))
     return table
 
 
@@ -359,13 +622,30 @@ GENERATED_SAMPLE = GENERATED_TABLE[::7]
 
 
 def test_the_generated_table_covers_every_field_of_every_request() -> None:
+    assert set(ROUTE_PATHS) == set(ROUTE_REQUEST_TYPES)
     covered = {bad.param for bad in GENERATED_TABLE}
-    for route, request_type in REQUEST_TYPES.items():
+    for route, request_type in ROUTE_REQUEST_TYPES.items():
         for struct_field in msgspec.inspect.type_info(request_type).fields:
             assert struct_field.encode_name in covered, (route, struct_field.encode_name)
     expected_nested = {"messages[0].role", "messages[0].content[0].text", "stream_options.include_usage"}
     assert expected_nested | {"prompt[0][0]", "input[0]", "query.text", "passages[0].text"} <= covered
     assert len(GENERATED_TABLE) > 100
+
+
+@pytest.mark.parametrize("route", list(ROUTE_REQUEST_TYPES))
+def test_the_generated_table_reaches_every_field_of_every_struct(route: str) -> None:
+    """Every field of every Struct a request holds (tool schemas, content blocks...) gets wrong types."""
+    reached = {site.owner for site in route_sites(route) if set(JSON_VALUES) - accepted_kinds(site.info)}
+    missing = struct_fields(msgspec.inspect.type_info(ROUTE_REQUEST_TYPES[route])) - reached
+    assert not missing, f"FULL_BODIES[{route!r}] has no place for {sorted(missing)}"
+
+
+def test_the_full_bodies_are_valid(in_process: TestClient[Any]) -> None:
+    """The wrong value is the only thing wrong with a generated case."""
+    for route, body in FULL_BODIES.items():
+        path = ROUTE_PATHS[route]
+        response = in_process.post(path, content=encode(body), headers=headers_for(path))
+        assert response.status_code == 200, (route, response.text[:500])
 
 
 # --- transports ---------------------------------------------------------------------------
@@ -413,16 +693,105 @@ def send(client: httpx.Client, bad: Bad) -> httpx.Response:
     return client.request(bad.method, bad.path, content=bad.body, headers=bad.headers)
 
 
+# Anthropic's error `type` for each status; any other 4xx is an `invalid_request_error`.
+ANTHROPIC_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+# TGI's `error_type` for the statuses its clients tell apart.
+TGI_ERROR_TYPES = {422: "validation", 429: "overloaded"}
+
+
+def _json_error_body(response: httpx.Response) -> dict[str, Any]:
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
+
+
+def _assert_message(message: object) -> str:
+    assert isinstance(message, str)
+    assert message
+    assert "Traceback" not in message
+    return message
+
+
+def assert_anthropic_envelope(response: httpx.Response) -> dict[str, Any]:
+    """The response is exactly Anthropic's error envelope, typed by its status; return its inside."""
+    body = _json_error_body(response)
+    assert set(body) == {"type", "error"}, body
+    assert body["type"] == "error", body
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"type", "message"}, error
+    _assert_message(error["message"])
+    status = response.status_code
+    assert error["type"] == ANTHROPIC_ERROR_TYPES.get(status, "invalid_request_error"), (status, error)
+    return error
+
+
+def assert_tgi_envelope(response: httpx.Response) -> dict[str, Any]:
+    """The response is exactly TGI's error shape, `{"error": ..., "error_type": ...}`; return it."""
+    body = _json_error_body(response)
+    assert set(body) == {"error", "error_type"}, body
+    _assert_message(body["error"])
+    assert isinstance(body["error_type"], str)
+    assert body["error_type"]
+    if response.status_code in TGI_ERROR_TYPES:
+        assert body["error_type"] == TGI_ERROR_TYPES[response.status_code], body
+    return body
+
+
+def error_message(response: httpx.Response, protocol: Protocol) -> str:
+    """The message of an error in `protocol`'s envelope (checked to be exactly that envelope)."""
+    if protocol == "anthropic":
+        return _assert_message(assert_anthropic_envelope(response)["message"])
+    if protocol == "tgi":
+        return _assert_message(assert_tgi_envelope(response)["error"])
+    return _assert_message(assert_envelope(response)["message"])
+
+
+def assert_error_names(response: httpx.Response, protocol: Protocol, param: str | None) -> None:
+    """An error in `protocol`'s envelope that names `param`: OpenAI's `param` (a 4xx is an
+    `invalid_request_error`), or the message of the envelopes that have no `param`.
+    """
+    message = error_message(response, protocol)
+    if protocol == "openai":
+        error = response.json()["error"]
+        if response.status_code < 500:
+            assert error["type"] == "invalid_request_error", error
+        assert error["param"] == param, error
+    elif param is not None:
+        assert param in message, (param, message)
+
+
+def assert_served(response: httpx.Response, protocol: Protocol) -> None:
+    """A 200 in `protocol`'s success shape (a stream: some events)."""
+    if response.headers["content-type"].startswith("text/event-stream"):
+        assert response.text
+        return
+    body = response.json()
+    if protocol == "anthropic":
+        assert body["type"] == "message", body
+    elif protocol == "tgi":
+        assert isinstance(body["generated_text"], str), body
+    else:
+        assert body["object"] in {"chat.completion", "text_completion", "list", "response"}, body
+
+
 def assert_answer(response: httpx.Response, bad: Bad) -> None:
     assert response.status_code == bad.status, response.text[:500]
     if bad.status >= 400:
-        error = assert_envelope(response)
-        assert error["type"] == "invalid_request_error"
-        assert error["param"] == bad.param
+        assert_error_names(response, bad.protocol, bad.param)
         if bad.status == 405:
             assert "allow" in response.headers
     else:
-        assert response.json()["object"] in {"chat.completion", "text_completion", "list"}
+        assert_served(response, bad.protocol)
 
 
 @pytest.mark.parametrize("bad", HAND_TABLE, ids=[bad.name for bad in HAND_TABLE])
@@ -484,11 +853,7 @@ KNOWN_FIELD_NAMES = {
     for struct_field in msgspec.inspect.type_info(request_type).fields
 }
 unknown_field_names = encodable_text.filter(lambda name: name not in KNOWN_FIELD_NAMES)
-FIELD_PATHS = [
-    (route, path)
-    for route, request_type in REQUEST_TYPES.items()
-    for path, _ in _fields(msgspec.inspect.type_info(request_type), FULL_BODIES[route], ())
-]
+FIELD_PATHS = [(route, site.path) for route in REQUEST_TYPES for site in route_sites(route)]
 
 
 def as_json(value: Any) -> bytes:

@@ -57,6 +57,22 @@ def sample_digest(prompt_digest: bytes, sample: int, seed: int | None) -> bytes:
     return digest_texts((prompt_digest.hex(), str(sample), str(seed)), person=b"sample")
 
 
+_VALIDATION_DIGEST = b"schema-check"
+
+
+def check_schemas(command: GenerationCommand) -> None:
+    """Every tool's schema and the output schema must be satisfiable, used by this answer or not.
+
+    Otherwise whether a request is refused would depend on which tool its prompt happens to
+    pick; a schema the synthesis can satisfy once it can satisfy for any draw.
+    """
+    for tool in command.tools:
+        synthesize_json(tool.parameters, _VALIDATION_DIGEST, param=tool.param)
+    output = command.output_format
+    if output is not None and output.kind == "json_schema":
+        synthesize_json(output.schema, _VALIDATION_DIGEST, param=output.param)
+
+
 def check_min_tokens(command: GenerationCommand) -> None:
     """`min_tokens` above the limit is a 400, as vLLM answers it."""
     if command.limit is not None and command.min_tokens > command.limit:
@@ -223,6 +239,8 @@ def plan_generation(
     if overrides is not NO_OVERRIDES:
         command = _apply_overrides(command, overrides)
     check_min_tokens(command)
+    if command.tools or command.output_format is not None:
+        check_schemas(command)
     prompts = command.prompts
     if len(prompts) == 1 and command.samples == 1:  # nearly every request: no loops
         prompt = prompts[0]

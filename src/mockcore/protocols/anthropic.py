@@ -37,7 +37,7 @@ class CacheControl(msgspec.Struct, kw_only=True):
     """`cache_control`: marks the end of a prompt prefix to cache."""
 
     type: Literal["ephemeral"] = "ephemeral"
-    ttl: str | None = None
+    ttl: Literal["5m", "1h"] | None = None
 
 
 class TextBlock(msgspec.Struct, kw_only=True, tag="text", tag_field="type"):
@@ -222,7 +222,8 @@ def cache_points(request: MessagesRequest) -> tuple[CachePoint, ...]:
     """
     records: list[tuple[str, str]] = []
     tokens = 0
-    marks = 0
+    # Tools come first in the cached prefix; their breakpoints count toward the four.
+    marks = sum(tool.cache_control is not None for tool in request.tools or ())
     points: list[CachePoint] = []
     for role, texts, control in marked_blocks(request):
         records.extend((role, text) for text in texts)
@@ -238,6 +239,10 @@ def cache_points(request: MessagesRequest) -> tuple[CachePoint, ...]:
             key = derived_u64(digest_fields(records), _CACHE_KEY_SALT) or 1
             ttl_s = LONG_CACHE_TTL_S if control.ttl == "1h" else DEFAULT_CACHE_TTL_S
             points.append(CachePoint(key=key, tokens=tokens, ttl_s=ttl_s))
+    if marks > MAX_CACHE_BREAKPOINTS:
+        raise RequestError(
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided.", "tools"
+        )
     return tuple(points)
 
 
@@ -308,6 +313,11 @@ def messages_command(request: MessagesRequest) -> GenerationCommand:
     """A Messages request in neutral terms."""
     thinking = thinking_tokens(request)
     tools = _tools(request)
+    choice = request.tool_choice
+    if thinking and choice is not None and choice.type in {"any", "tool"}:
+        raise RequestError(
+            "Thinking may not be enabled when tool_choice forces tool use.", "tool_choice.type"
+        )
     return GenerationCommand(
         endpoint="messages",
         model=request.model,

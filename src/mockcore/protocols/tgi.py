@@ -30,7 +30,7 @@ class GenerateParameters(msgspec.Struct, kw_only=True):
 class GenerateRequest(msgspec.Struct, kw_only=True):
     """`POST /generate` and `POST /generate_stream`."""
 
-    inputs: str
+    inputs: Annotated[str, msgspec.Meta(min_length=1)]
     parameters: GenerateParameters | None = None
     stream: bool | None = None
 

@@ -65,6 +65,71 @@ _TYPES_OF_VALUES = {
 }
 
 
+# Assertions the synthesis does not honour: a schema that uses one is refused rather than
+# answered with JSON that might not validate.
+UNSUPPORTED_KEYWORDS = (
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "minContains",
+    "maxContains",
+    "dependentSchemas",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+)
+
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
+_SUBSCHEMA_SINGLES = ("items", "additionalProperties", "additionalItems", "contains")
+_MOST_SCANNED_NODES = 20_000
+
+
+def first_unsupported(schema: object) -> tuple[str, str] | None:
+    """(keyword, path) of a keyword of `UNSUPPORTED_KEYWORDS` anywhere in `schema`, or None.
+
+    The whole schema is scanned before any value is made, so whether a request is refused
+    does not depend on which optional parts a draw happens to visit. Values (`enum`,
+    `const`, `default`, `examples`) are data, not schemas, and are not scanned.
+    """
+    stack: list[tuple[object, str]] = [(schema, "")]
+    scanned = 0
+    while stack and scanned < _MOST_SCANNED_NODES:
+        node, path = stack.pop()
+        scanned += 1
+        if not isinstance(node, dict):
+            continue
+        for keyword in UNSUPPORTED_KEYWORDS:
+            if keyword in node:
+                return keyword, path
+        if _overlapping_branches(node.get("oneOf")):
+            return "oneOf", path
+        for key in _SUBSCHEMA_MAPS:
+            members = node.get(key)
+            if isinstance(members, dict):
+                stack.extend((member, f"{path}/{key}/{name}") for name, member in members.items())
+        for key in _SUBSCHEMA_LISTS:
+            members = node.get(key)
+            if isinstance(members, list):
+                stack.extend((member, f"{path}/{key}/{index}") for index, member in enumerate(members))
+        stack.extend((node.get(key), f"{path}/{key}") for key in _SUBSCHEMA_SINGLES)
+    return None
+
+
+def _overlapping_branches(branches: object) -> bool:
+    """`oneOf` branches that surely overlap: one accepts anything, or two are the same.
+
+    Any value then matches two branches, which `oneOf` forbids.
+    """
+    if not isinstance(branches, list) or len(branches) < 2:  # noqa: PLR2004 - a pair
+        return False
+    if any(branch is True or branch == {} for branch in branches):
+        return True
+    return any(branch in branches[index + 1 :] for index, branch in enumerate(branches))
+
+
 def normalised(schema: Schema, at: Position) -> Schema:
     """The assertions of `schema` itself (no `$ref` or combinators), checked and in one form.
 

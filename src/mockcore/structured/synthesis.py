@@ -20,6 +20,7 @@ from mockcore.structured.keywords import (
     TYPES_BY_SIZE,
     Schema,
     count_bounds,
+    first_unsupported,
     implied_types,
     json_identity,
     list_of,
@@ -55,6 +56,15 @@ def synthesize(schema: object, digest: bytes, *, param: str = "schema") -> objec
     Deterministic: the same (schema, digest) always gives the same value; different digests
     usually differ. Raises `SchemaError`, naming `param`, when no value can be made.
     """
+    unsupported = first_unsupported(schema)
+    if unsupported is not None:
+        keyword, path = unsupported
+        where = f" at `{path}`" if path else ""
+        raise SchemaError(
+            f"Invalid JSON schema in `{param}`{where}: `{keyword}` is not supported by the mock, "
+            "which could not promise a valid value.",
+            param,
+        )
     try:
         return _value(schema, root_position(schema, digest, param, _MOST_STEPS))
     except BudgetExhaustedError as exhausted:

@@ -32,10 +32,17 @@ _ERROR_TYPES = {
 _DELTA_HEAD = event_head("content_block_delta")
 
 
+def located_message(info: ErrorInfo) -> str:
+    """The message, naming the field when it does not yet: this envelope has no `param`."""
+    if info.param is None or f"`{info.param}`" in info.message:
+        return info.message
+    return f"{info.message} (at `{info.param}`)"
+
+
 def anthropic_error(status: int, info: ErrorInfo) -> bytes:
     """`{"type": "error", "error": {"type": ..., "message": ...}}`."""
     error_type = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")  # noqa: PLR2004
-    return _encode({"type": "error", "error": {"type": error_type, "message": info.message}})
+    return _encode({"type": "error", "error": {"type": error_type, "message": located_message(info)}})
 
 
 def _usage(plan: GenerationPlan, output_tokens: int) -> dict[str, int]:

@@ -12,6 +12,7 @@ import msgspec
 from mockcore.errors import ErrorInfo
 from mockcore.generation import token_id, token_logprob
 from mockcore.plan import ChoicePlan, GenerationPlan
+from mockhttp.protocols.anthropic import located_message
 
 _encode = msgspec.json.encode
 # TGI's `error_type` for each status it answers with.
@@ -28,7 +29,7 @@ _ERROR_TYPES = {
 def tgi_error(status: int, info: ErrorInfo) -> bytes:
     """`{"error": ..., "error_type": ...}`."""
     error_type = _ERROR_TYPES.get(status, "generation" if status >= 500 else "validation")  # noqa: PLR2004
-    return _encode({"error": info.message, "error_type": error_type})
+    return _encode({"error": located_message(info), "error_type": error_type})
 
 
 def tgi_status(status: int) -> int:
