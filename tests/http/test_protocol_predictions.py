@@ -85,7 +85,9 @@ def messages_payloads(draw: st.DrawFn) -> dict[str, Any]:
         payload["thinking"] = {"type": "enabled", "budget_tokens": 1024}
     if draw(st.booleans()):
         payload["tools"] = [{"name": "get_weather", "input_schema": WEATHER}]
-        payload["tool_choice"] = {"type": draw(st.sampled_from(["auto", "any", "none"]))}
+        # Anthropic refuses thinking with a forced tool call.
+        choices = ["auto", "none"] if "thinking" in payload else ["auto", "any", "none"]
+        payload["tool_choice"] = {"type": draw(st.sampled_from(choices))}
     if draw(st.booleans()):
         payload["stop_sequences"] = draw(stops)
     return payload
@@ -156,7 +158,7 @@ def test_a_message_is_what_predict_says(client: TestClient[Litestar], payload: d
     assert answer["usage"]["output_tokens"] == choice.token_count
 
 
-@given(text=texts, limit=st.integers(1, 120), stop=stops, streamed=st.booleans())
+@given(text=texts.filter(bool), limit=st.integers(1, 120), stop=stops, streamed=st.booleans())
 @settings(max_examples=40)
 def test_tgi_answers_what_predict_says(
     client: TestClient[Litestar], text: str, limit: int, stop: list[str], streamed: bool

@@ -88,19 +88,48 @@ def generate_body(plan: GenerationPlan, _response_id: str, _created: int) -> byt
 
 
 def generate_events(plan: GenerationPlan, _response_id: str, _created: int) -> Iterator[tuple[int, bytes]]:
-    """(event index, frame): one `data:` event per token, the last with the whole text."""
+    """(event index, frame): one `data:` event per token, the last with the whole text.
+
+    Hot path: each token's event is spliced from bytes; a piece's id is hashed once per stream.
+    """
     choice = plan.choices[0]
     last = choice.token_count - 1
+    top = plan.logprobs
+    digest = choice.digest
+    ids: dict[str, bytes] = {}
     for index, piece in enumerate(choice.content):
-        event: dict[str, Any] = {"index": index, "token": _token(choice, index, piece)}
-        if plan.logprobs:
-            event["top_tokens"] = _top_tokens(choice, index, piece, plan.logprobs)
-        final = index == last
-        event["generated_text"] = choice.content.text if final else None
-        event["details"] = (
-            _details(plan, choice, None, with_tokens=False) if final and plan.logprobs is not None else None
+        token_id_bytes = ids.get(piece)
+        if token_id_bytes is None:
+            token_id_bytes = ids[piece] = str(token_id(piece)).encode()
+        logprob = token_logprob(digest, index, piece, 0).logprob
+        head = b"".join(
+            (
+                b'data:{"index":',
+                str(index).encode(),
+                b',"token":{"id":',
+                token_id_bytes,
+                b',"text":',
+                _encode(piece),
+                b',"logprob":',
+                _encode(logprob),
+                b',"special":false}',
+            )
         )
-        yield index, b"data:" + _encode(event) + b"\n\n"
+        if top:
+            head += b',"top_tokens":' + _encode(_top_tokens(choice, index, piece, top))
+        if index != last:
+            yield index, head + b',"generated_text":null,"details":null}\n\n'
+            continue
+        details = _details(plan, choice, None, with_tokens=False) if top is not None else None
+        yield (
+            index,
+            head
+            + b',"generated_text":'
+            + _encode(choice.content.text)
+            + b',"details":'
+            + _encode(details)
+            + b"}\n\n",
+        )
     if last < 0:
         # Nothing generated (a stop string at the very start): TGI still ends with the EOS token.
         details = _details(plan, choice, None, with_tokens=False) if plan.logprobs is not None else None
