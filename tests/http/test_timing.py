@@ -323,3 +323,40 @@ def test_a_real_non_streaming_response_waits_for_every_token(start_server: Any) 
         elapsed_s = time.perf_counter() - sent
     assert response.status_code == 200
     assert elapsed_s >= (PACED.ttft + TOKENS * PACED.itl) / 1000 - SLACK_S
+
+
+# Each streamed protocol: its path, body, extra headers, and what marks a token event.
+PROMPT_TEXT = "a prompt long enough to have many tokens to cycle"
+EXACT = {"X-Mock-Output-Tokens": str(TOKENS)}
+PROTOCOL_STREAMS = {
+    "responses": ("/v1/responses", {"model": "m", "input": PROMPT_TEXT, "stream": True}, EXACT, '"delta":"'),
+    "messages": (
+        "/v1/messages",
+        {
+            "model": "m",
+            "max_tokens": TOKENS,
+            "messages": [{"role": "user", "content": PROMPT_TEXT}],
+            "stream": True,
+        },
+        {**EXACT, "anthropic-version": "2023-06-01"},
+        '"text_delta"',
+    ),
+    "tgi": ("/generate_stream", {"inputs": PROMPT_TEXT}, EXACT, '"token":{'),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("protocol", list(PROTOCOL_STREAMS))
+def test_every_streamed_protocol_keeps_ttft_and_itl(start_server: Any, protocol: str) -> None:
+    path, payload, headers, marker = PROTOCOL_STREAMS[protocol]
+    base_url = start_server(PACED)
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        client.get("/health")
+        sent = time.perf_counter()
+        with client.stream("POST", path, json=payload, headers=headers) as response:
+            assert response.status_code == 200
+            arrivals = [time.perf_counter() for line in response.iter_lines() if marker in line]
+    assert len(arrivals) == TOKENS
+    assert PACED.ttft / 1000 - SLACK_S <= arrivals[0] - sent < PACED.ttft / 1000 + LOADED_MACHINE_S
+    for index, arrival in enumerate(arrivals):  # never early, whatever the load
+        assert arrival - sent >= (PACED.ttft + index * PACED.itl) / 1000 - SLACK_S
