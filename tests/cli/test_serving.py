@@ -280,3 +280,32 @@ def test_sigterm_lets_a_non_streaming_request_finish(cli_server: StartCliServer)
     assert response.status_code == 200
     assert response.json()["usage"]["completion_tokens"] == 1
     assert server.stop(None, timeout=35.0) == 0, server.describe()
+
+
+# -- Anthropic's prompt cache is one cache for every worker ---------------------------------
+
+
+@pytest.mark.slow
+def test_a_prompt_prefix_cached_by_one_worker_is_read_by_every_other(cli_server: StartCliServer) -> None:
+    port = free_port()
+    server = cli_server(["--port", str(port), "--workers", "4", "--ttft", "0", "--itl", "0"], port=port)
+    server.wait_for_workers(4)
+    prefix = "Every worker shares one prompt cache, as one server would. " * 90
+    reads = []
+    with httpx.Client(base_url=server.base_url, timeout=30.0, trust_env=False) as client:
+        for question in range(12):
+            payload = {
+                "model": "mock-claude",
+                "max_tokens": 4,
+                "system": [{"type": "text", "text": prefix, "cache_control": {"type": "ephemeral"}}],
+                "messages": [{"role": "user", "content": f"question {question}"}],
+            }
+            # A fresh connection per request, so that the workers take turns.
+            headers = {"anthropic-version": "2023-06-01", "connection": "close"}
+            usage = client.post("/v1/messages", json=payload, headers=headers).json()["usage"]
+            reads.append((usage["cache_creation_input_tokens"], usage["cache_read_input_tokens"]))
+    busy = [slot for slot in server.worker_slots().values() if slot.served]
+    assert len(busy) >= 2, f"one worker served every request: {busy}"
+    prefix_tokens = reads[0][0]
+    assert prefix_tokens >= 1024
+    assert reads == [(prefix_tokens, 0)] + [(0, prefix_tokens)] * 11

@@ -382,3 +382,49 @@ def test_an_api_key_server_refuses_a_wrong_key(keyed_server: str) -> None:
     assert isinstance(raised.value.body, dict)
     assert raised.value.body["type"] == "error"
     assert raised.value.body["error"]["type"] == "authentication_error"
+
+
+@pytest.fixture(scope="module")
+def fresh_server(start_server: StartServer) -> str:
+    """A server of its own: the prompt cache must not have seen these prefixes."""
+    return start_server(Settings(ttft=0.0, itl=0.0, max_output_tokens=4096), fresh=True)
+
+
+def test_a_cached_prefix_is_written_once_then_read_as_predicted(fresh_server: str) -> None:
+    long_system = "You are a careful assistant who answers about lighthouses. " * 100
+    payload: dict[str, Any] = {
+        "model": "mock-claude",
+        "max_tokens": 32,
+        "system": [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "Which lighthouse is the oldest?"}],
+    }
+    settings = Settings(ttft=0.0, itl=0.0, max_output_tokens=4096)
+    cold = predict("messages", payload, settings).plan
+    warm = predict("messages", payload, settings, warm_prompt_cache=True).plan
+    assert isinstance(cold, GenerationPlan)
+    assert isinstance(warm, GenerationPlan)
+    with anthropic.Anthropic(base_url=fresh_server, api_key="x", max_retries=0) as sdk:
+        first = sdk.messages.create(**payload)
+        second = sdk.messages.create(**payload)
+    prefix_tokens = cold.cache_points[-1].tokens
+    assert prefix_tokens >= 1024  # Anthropic's least cacheable prefix
+    assert first.usage.cache_creation_input_tokens == cold.usage.cache_creation_tokens == prefix_tokens
+    assert first.usage.cache_read_input_tokens == 0
+    assert second.usage.cache_read_input_tokens == warm.usage.cache_read_tokens == prefix_tokens
+    assert second.usage.cache_creation_input_tokens == 0
+    for message in (first, second):
+        assert message.usage.input_tokens == cold.usage.prompt_tokens - prefix_tokens
+    assert text_of(first) == text_of(second)
+
+
+def test_a_prefix_under_1024_tokens_is_not_cached(fresh_server: str) -> None:
+    payload: dict[str, Any] = {
+        "model": "mock-claude",
+        "max_tokens": 8,
+        "system": [{"type": "text", "text": "Short.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    with anthropic.Anthropic(base_url=fresh_server, api_key="x", max_retries=0) as sdk:
+        for _ in range(2):
+            usage = sdk.messages.create(**payload).usage
+            assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 0)
