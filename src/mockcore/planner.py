@@ -5,6 +5,8 @@ Only the translation lives here: which field is the limit, how `tools`, `tool_ch
 `mockcore.generation`, the same for every protocol.
 """
 
+import msgspec
+
 from mockcore.errors import RequestError
 from mockcore.generation import (
     GenerationCommand,
@@ -115,23 +117,7 @@ def chat_command(request: ChatCompletionRequest) -> GenerationCommand:
     model = request.model
     reasons = is_reasoning_model(model)
     reasoning_wanted = effort_tokens(request.reasoning_effort) if reasons else 0
-    if _plain_chat(request):
-        return GenerationCommand(
-            endpoint="chat",
-            model=model,
-            prompts=(chat_prompt(request.messages),),
-            limit=limit,
-            limit_param=limit_param,
-            min_tokens=request.min_tokens or 0,
-            ignore_eos=bool(request.ignore_eos),
-            reasoning_wanted=reasoning_wanted,
-            reasons=reasons,
-            stream=bool(request.stream),
-        )
-    if request.top_logprobs is not None and not request.logprobs:
-        raise RequestError("`top_logprobs` needs `logprobs` set to true.", "top_logprobs")
-    tools = chat_tools(request.tools)
-    return GenerationCommand(
+    command = GenerationCommand(
         endpoint="chat",
         model=model,
         prompts=(chat_prompt(request.messages),),
@@ -142,6 +128,14 @@ def chat_command(request: ChatCompletionRequest) -> GenerationCommand:
         reasoning_wanted=reasoning_wanted,
         reasons=reasons,
         stream=bool(request.stream),
+    )
+    if _plain_chat(request):
+        return command
+    if request.top_logprobs is not None and not request.logprobs:
+        raise RequestError("`top_logprobs` needs `logprobs` set to true.", "top_logprobs")
+    tools = chat_tools(request.tools)
+    return msgspec.structs.replace(
+        command,
         include_usage=include_usage(request.stream_options),
         continuous_usage=continuous_usage(request.stream_options),
         samples=request.n or 1,

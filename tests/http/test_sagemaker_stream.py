@@ -17,7 +17,7 @@ import botocore.session
 import httpx
 import pytest
 from botocore.eventstream import EventStreamBuffer, EventStreamMessage
-from botocore.parsers import create_parser
+from tests.http.test_eventstream import sagemaker_events
 
 pytestmark = pytest.mark.e2e
 
@@ -103,31 +103,6 @@ def decode(stream: bytes) -> list[EventStreamMessage]:
     return list(buffer)
 
 
-class RawStream:
-    """The urllib3 response botocore's `EventStream` reads, in reads of 64 KiB."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self) -> Iterator[bytes]:
-        for start in range(0, len(self._body), 64 * 1024):
-            yield self._body[start : start + 64 * 1024]
-
-    def close(self) -> None:
-        pass
-
-
-def sagemaker_events(body: bytes) -> list[dict[str, Any]]:
-    """`body` parsed as boto3's `invoke_endpoint_with_response_stream` parses its `Body`."""
-    response = {
-        "status_code": 200,
-        "headers": {"content-type": "application/vnd.amazon.eventstream"},
-        "body": RawStream(body),
-        "context": {"operation_name": OPERATION.name},
-    }
-    return list(create_parser("rest-json").parse(response, OPERATION.output_shape)["Body"])
-
-
 @pytest.mark.parametrize("body", BODIES.values(), ids=BODIES.keys())
 def test_invocations_answer_the_chat_body(http: httpx.Client, body: dict[str, Any]) -> None:
     invoked = http.post(f"/endpoints/{ENDPOINT}/invocations", json=body)
@@ -181,7 +156,7 @@ def test_the_response_stream_streams_without_stream_in_the_body(http: httpx.Clie
 def test_boto3s_parser_reads_back_the_same_bytes(http: httpx.Client) -> None:
     body = BODIES["reasoning"] | {"stream": True}
     stream = sagemaker_stream(http, body).content
-    events = sagemaker_events(stream)
+    events = list(sagemaker_events(stream))
     assert events
     assert all(set(event) == {"PayloadPart"} for event in events)
     carried = b"".join(event["PayloadPart"]["Bytes"] for event in events)

@@ -10,6 +10,7 @@ Import the helpers as `from tests.robustness.conftest import assert_envelope` (p
 importlib mode registers the `tests` package through `tests/conftest.py`).
 """
 
+import logging
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -19,10 +20,12 @@ from typing import Any, Protocol
 import httpx
 import msgspec
 import pytest
+from litestar.testing import TestClient
 from tests.server_process import ServerProcess, free_port
 
 from mockcli.options import flag_name, is_switch
 from mockcore.settings import Settings
+from mockhttp import create_app
 from mockhttp.ports import LoadSnapshot
 
 CHAT = "/v1/chat/completions"
@@ -170,3 +173,35 @@ def shared_cli_server() -> Iterator[StartCliServer]:
 def encode(value: Any) -> bytes:
     """JSON bytes of a value (msgspec: big integers are kept exactly)."""
     return msgspec.json.encode(value)
+
+
+# -- in-process apps whose error log a test can read --------------------------------------
+
+
+class ErrorLog(logging.Handler):
+    """Collects what the app logs at ERROR (an unexpected exception logs its traceback)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def error_log() -> Iterator[ErrorLog]:
+    """What the app logs at ERROR while the module runs."""
+    handler = ErrorLog()
+    logger = logging.getLogger("mockhttp")
+    logger.addHandler(handler)
+    yield handler
+    logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="module")
+def in_process(error_log: ErrorLog) -> Iterator[TestClient[Any]]:
+    """An instant app in this process; the module fails if it logged any error."""
+    with TestClient(create_app(Settings(ttft=0.0, itl=0.0))) as client:
+        yield client
+    assert error_log.records == []

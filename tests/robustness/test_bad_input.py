@@ -19,7 +19,6 @@ a valid body with `text/plain` or no Content-Type is served.
 
 import copy
 import json
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
@@ -38,6 +37,7 @@ from tests.robustness.conftest import (
     RANKING,
     VALID_BODIES,
     CliServer,
+    ErrorLog,
     StartCliServer,
     assert_envelope,
     assert_healthy,
@@ -48,7 +48,6 @@ from tests.robustness.conftest import (
 from mockcore import Settings
 from mockcore.decoding import ROUTE_REQUEST_TYPES
 from mockcore.requests import MAX_MODEL_NAME_CHARS, REQUEST_TYPES
-from mockhttp import create_app
 
 INSTANT = Settings(ttft=0.0, itl=0.0)
 DEPTH = 10_000
@@ -649,33 +648,6 @@ def test_the_full_bodies_are_valid(in_process: TestClient[Any]) -> None:
 
 
 # --- transports ---------------------------------------------------------------------------
-
-
-class ErrorLog(logging.Handler):
-    """Collects what the app logs at ERROR (an unexpected exception logs its traceback)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-@pytest.fixture(scope="module")
-def error_log() -> Iterator[ErrorLog]:
-    handler = ErrorLog()
-    logger = logging.getLogger("mockhttp")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-
-
-@pytest.fixture(scope="module")
-def in_process(error_log: ErrorLog) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(INSTANT)) as client:
-        yield client
-    assert error_log.records == []
 
 
 @pytest.fixture(scope="module")

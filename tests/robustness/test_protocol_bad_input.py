@@ -12,7 +12,6 @@ helpers shared with it.
 """
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,19 +20,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from litestar.testing import TestClient
-from tests.robustness.conftest import CHAT, COMPLETIONS, USER, encode
+from tests.robustness.conftest import CHAT, COMPLETIONS, USER, ErrorLog, encode
 from tests.robustness.test_bad_input import (
     FULL_BODIES,
     GENERATE,
     GENERATE_STREAM,
-    INSTANT,
     JSON,
     MESSAGES,
     RESPONSES,
     ROUTE_PATHS,
     TGI_ROOT,
     Bad,
-    ErrorLog,
     Path,
     Protocol,
     assert_answer,
@@ -795,22 +792,6 @@ def test_the_rule_names_are_unique() -> None:
 
 
 # --- transports ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def error_log() -> Iterator[ErrorLog]:
-    handler = ErrorLog()
-    logger = logging.getLogger("mockhttp")
-    logger.addHandler(handler)
-    yield handler
-    logger.removeHandler(handler)
-
-
-@pytest.fixture(scope="module")
-def in_process(error_log: ErrorLog) -> Iterator[TestClient[Any]]:
-    with TestClient(create_app(INSTANT)) as client:
-        yield client
-    assert error_log.records == []
 
 
 @pytest.fixture(scope="module")
