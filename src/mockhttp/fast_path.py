@@ -1,10 +1,11 @@
-"""The app's outer ASGI layer: the four inference routes skip Litestar's router.
+"""The app's outer ASGI layer: the inference routes skip Litestar's router.
 
 Routing, the exception middleware and the scope state Litestar builds cost about a fifth of
 the Python time of a small chat request. The inference endpoints are raw ASGI already and
-need none of it, so an exact path match sends them straight there; everything else (other
-routes, odd spellings of these paths, lifespan) goes to Litestar, which also has the
-endpoints registered. An unexpected exception still answers in the OpenAI envelope.
+need none of it, so an exact path match (or SageMaker's `/endpoints/{name}/...`, or TGI's
+`POST /`) sends them straight there; everything else (other routes, odd spellings of these
+paths, lifespan) goes to Litestar, which also has the endpoints registered. An unexpected
+exception still answers in the OpenAI envelope.
 """
 
 import contextlib

@@ -121,8 +121,8 @@ class InferenceService:
         Returns the plan and a transport fault to break its answer with, if one struck.
         Raises `RejectedError`. Neither a 400 nor a 429 draws a sequence number, so they do
         not shift the fault sequence. A streaming plan holds one of this worker's stream
-        slots until `release_stream` is called. `stream` True streams whatever the body says
-        (SageMaker's response-stream route).
+        slots until `release_stream` is called. `stream` True or False overrides what the body
+        says (TGI's `/generate_stream` and `/generate`, SageMaker's two routes).
         """
         settings = self._live.current()
         if settings is not self._settings:

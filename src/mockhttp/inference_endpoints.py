@@ -1,10 +1,12 @@
-"""The four inference routes as raw ASGI handlers inside the Litestar app.
+"""The inference routes of every protocol as raw ASGI handlers inside the Litestar app.
 
 Why raw: these routes carry the benchmark load, and Litestar's request/response machinery
 (signature parsing, `Request`, `Response`) costs about 50 us per request, several times the
 work of planning the answer. The handlers below only read the body, ask the inference
 service, and send bytes; `mockhttp.fast_path` calls them before Litestar's router, and they
-stay registered with Litestar for every path the fast path does not take.
+stay registered with Litestar for every path the fast path does not take. One
+`EndpointSpec` per path says how it differs: its route (how the body is planned), its error
+envelope, a header it requires, and how its stream travels.
 """
 
 import asyncio
@@ -58,7 +60,8 @@ _EVENTSTREAM_HEADERS = [
 class EndpointSpec(NamedTuple):
     """How one path serves its route: its errors' envelope, and how its stream travels.
 
-    `stream` True streams whatever the body says; `frame_chunk` wraps each stream write
+    `stream` True or False streams or not whatever the body says (None: the body decides);
+    `frame_chunk` wraps each stream write
     (SageMaker's event-stream frames); `required_header` must be present (Anthropic's
     `anthropic-version`); `key_header` is a second header the API key may come in.
     """
