@@ -55,3 +55,13 @@ class ErrorInfo(msgspec.Struct, frozen=True, kw_only=True):
 def invalid_request_info(error: RequestError) -> ErrorInfo:
     """The envelope of a 400 for `error`."""
     return ErrorInfo(message=error.message, type="invalid_request_error", param=error.param, code=error.code)
+
+
+def located_message(info: ErrorInfo) -> str:
+    """The message, naming the field when it does not yet: for envelopes without a `param`.
+
+    Anthropic's and TGI's errors carry only a message, so the field goes into its text.
+    """
+    if info.param is None or f"`{info.param}`" in info.message:
+        return info.message
+    return f"{info.message} (at `{info.param}`)"

@@ -28,6 +28,11 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         """Prompt + completion, as OpenAI reports it."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def uncached_prompt_tokens(self) -> int:
+        """Prompt tokens neither read from nor written to the prompt cache (Anthropic's `input_tokens`)."""
+        return self.prompt_tokens - self.cache_read_tokens - self.cache_creation_tokens
+
 
 class PieceCycle(msgspec.Struct, frozen=True, kw_only=True):
     """`count` token pieces read from `source` starting at `offset`, wrapping around.
@@ -91,6 +96,18 @@ class ToolCallPlan(msgspec.Struct, frozen=True, kw_only=True):
         """The arguments as one string (not JSON when the limit cut them)."""
         return self.arguments.text
 
+    @property
+    def arguments_object(self) -> dict[str, Any]:
+        """The arguments as an object, as protocols that send one (Anthropic's `input`) need it.
+
+        Arguments the limit cut short are not JSON yet: the object is then empty.
+        """
+        try:
+            value = msgspec.json.decode(self.arguments.text)
+        except msgspec.DecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
 
 class CachePoint(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The end of a cacheable prompt prefix: its key, its length in tokens, how long it lives."""
@@ -110,11 +127,6 @@ class Segment(msgspec.Struct, frozen=True, kw_only=True):
     pieces: PieceCycle
     start: int
     call: ToolCallPlan | None = None
-
-    @property
-    def end(self) -> int:
-        """The index of the token after the segment's last."""
-        return self.start + len(self.pieces)
 
 
 class ChoicePlan(msgspec.Struct, frozen=True, kw_only=True):

@@ -46,18 +46,27 @@ class _ChoiceFramer:
 
     __slots__ = (
         "_chat",
+        "_content_count",
         "_content_prefix",
+        "_finish",
         "_first_content_prefix",
         "_first_reasoning_prefix",
         "_open_choice",
+        "_reasoning_count",
         "_reasoning_prefix",
         "_text_offset",
         "_top",
         "choice",
+        "token_count",
     )
 
     def __init__(self, head: bytes, choice: ChoicePlan, plan: GenerationPlan) -> None:
         self.choice = choice
+        # Counted once per stream: `frame` runs once per token.
+        self.token_count = choice.token_count
+        self._reasoning_count = len(choice.reasoning)
+        self._content_count = len(choice.content)
+        self._finish = _finish(choice.finish_reason)
         self._chat = plan.endpoint == "chat"
         self._top = plan.logprobs
         self._text_offset = 0
@@ -77,8 +86,8 @@ class _ChoiceFramer:
     def frame(self, token_index: int, tail: bytes) -> bytes:
         """The event of this choice's token `token_index`; `tail` closes the chunk (usage, if any)."""
         choice = self.choice
-        reasoning_count = len(choice.reasoning)
-        finish = _finish(choice.finish_reason) if token_index == choice.token_count - 1 else b""
+        reasoning_count = self._reasoning_count
+        finish = self._finish if token_index == self.token_count - 1 else b""
         if token_index < reasoning_count:
             piece = choice.reasoning[token_index]
             prefix = self._first_reasoning_prefix if token_index == 0 else self._reasoning_prefix
@@ -87,8 +96,8 @@ class _ChoiceFramer:
                 return prefix + encoded + b',"reasoning_content":' + encoded + b"}" + finish + tail
             return prefix + encoded + finish + tail
         content_index = token_index - reasoning_count
-        if content_index >= len(choice.content):
-            return self._tool_frame(content_index - len(choice.content), token_index == 0) + finish + tail
+        if content_index >= self._content_count:
+            return self._tool_frame(content_index - self._content_count, token_index == 0) + finish + tail
         piece = choice.content[content_index]
         prefix = self._first_content_prefix if token_index == 0 else self._content_prefix
         close = b"}" if self._chat else b""
@@ -99,7 +108,7 @@ class _ChoiceFramer:
     def empty_frame(self, tail: bytes) -> bytes:
         """The one event of a choice that generated nothing (a stop string at its very start)."""
         delta = b',"delta":{"role":"assistant","content":""}' if self._chat else b',"text":""'
-        return self._open_choice + delta + _finish(self.choice.finish_reason) + tail
+        return self._open_choice + delta + self._finish + tail
 
     def _tool_frame(self, argument_index: int, first_token: bool) -> bytes:
         """A tool-call delta: the first piece of each call carries its id and name."""
@@ -174,16 +183,16 @@ def stream_events(plan: GenerationPlan, response_id: str, created: int) -> Itera
     framers = [_ChoiceFramer(head, choice, plan) for choice in plan.choices]
     last_index = max(plan.event_count - 1, 0)
     plain_tail = _CLOSE_CHOICES + _EVENT_END
-    if len(framers) == 1 and not plan.continuous_usage and framers[0].choice.token_count:
+    if len(framers) == 1 and not plan.continuous_usage and framers[0].token_count:
         framer = framers[0]
-        for token_index in range(framer.choice.token_count):
+        for token_index in range(framer.token_count):
             yield token_index, framer.frame(token_index, plain_tail)
     else:
         sent = 0
         running = plan.continuous_usage
         for token_index in range(max(plan.event_count, 1)):
             for framer in framers:
-                count = framer.choice.token_count
+                count = framer.token_count
                 if token_index >= max(count, 1):
                     continue
                 sent += 1 if count else 0

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from tests.strategies import PLAIN_MODELS, chat_payloads, completion_payloads, prompts, texts, token_ids
 
 from mockcore import ChoicePlan, GenerationPlan, PieceCycle, Settings, count_tokens, predict, split_tokens
+from mockcore.planner import CHAT_OPTION_FIELDS, plain_chat
 from mockcore.prompts import chat_prompt
-from mockcore.requests import ChatMessage
+from mockcore.requests import ChatCompletionRequest, ChatMessage
 from mockcore.vocabulary import FALLBACK_PIECES
 
 plain_models = st.sampled_from(PLAIN_MODELS)
@@ -308,3 +309,47 @@ def test_a_huge_stream_plan_holds_its_prompt_not_its_output() -> None:
     assert len(choice.content) == plan.usage.completion_tokens == 131_072
     assert len(msgspec.json.encode(plan)) < 2_000, "the plan is a cycle over the prompt's pieces"
     assert choice.content_text == "".join(choice.content)
+
+
+# --- the plain-chat shortcut -------------------------------------------------------------------
+
+# The fields the plain path reads itself, and the one field accepted and never read.
+PLAIN_CHAT_FIELDS = {
+    "messages",
+    "model",
+    "max_completion_tokens",
+    "max_tokens",
+    "reasoning_effort",
+    "stream",
+    "min_tokens",
+    "ignore_eos",
+}
+IGNORED_CHAT_FIELDS = {"parallel_tool_calls"}
+OPTION_VALUES: dict[str, Any] = {
+    "tools": [{"type": "function", "function": {"name": "f"}}],
+    "tool_choice": "none",
+    "stop": "x",
+    "n": 1,
+    "seed": 0,
+    "logprobs": False,
+    "top_logprobs": 0,
+    "response_format": {"type": "text"},
+    "stream_options": {"include_usage": False},
+}
+
+
+def test_every_chat_field_is_read_by_the_plain_path_or_checked_by_the_shortcut() -> None:
+    fields = set(ChatCompletionRequest.__struct_fields__)
+    assert fields == PLAIN_CHAT_FIELDS | set(CHAT_OPTION_FIELDS) | IGNORED_CHAT_FIELDS
+    assert set(OPTION_VALUES) == set(CHAT_OPTION_FIELDS)
+
+
+@pytest.mark.parametrize("field", CHAT_OPTION_FIELDS)
+def test_any_option_set_even_to_its_default_value_takes_the_full_translation(field: str) -> None:
+    payload = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+    plain = msgspec.json.decode(msgspec.json.encode(payload), type=ChatCompletionRequest)
+    optioned = msgspec.json.decode(
+        msgspec.json.encode(payload | {field: OPTION_VALUES[field]}), type=ChatCompletionRequest
+    )
+    assert plain_chat(plain)
+    assert not plain_chat(optioned)

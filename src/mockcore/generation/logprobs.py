@@ -12,7 +12,6 @@ import msgspec
 from mockcore.digest import derived_u64
 from mockcore.vocabulary import FALLBACK_PIECES
 
-MAX_TOP_LOGPROBS = 20
 _PROBABILITY_SALT = b"logprob"
 _ALTERNATIVE_SALT = b"logprob-alt"
 _UNIT = float(1 << 64)

@@ -13,6 +13,7 @@ from mockcore.digest import digest_fields
 from mockcore.errors import RequestError
 from mockcore.generation import GenerationCommand, OutputFormat, ToolChoice, ToolSpec
 from mockcore.generation.tools import tool_choice_of
+from mockcore.plan import ChoicePlan
 from mockcore.prompts import PromptView
 from mockcore.reasoning import is_reasoning_model, reasoning_budget
 from mockcore.requests import MAX_TOOLS, ModelName, ReasoningEffort
@@ -230,3 +231,8 @@ def responses_command(request: ResponsesRequest) -> GenerationCommand:
         output_format=_output_format(request),
         echo=echoed_fields(request),
     )
+
+
+def response_status(choice: ChoicePlan) -> Literal["completed", "incomplete"]:
+    """A finished response is `incomplete` when the limit cut it (reason `max_output_tokens`)."""
+    return "incomplete" if choice.finish_reason == "length" else "completed"

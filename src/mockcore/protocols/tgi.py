@@ -9,6 +9,7 @@ from typing import Annotated
 import msgspec
 
 from mockcore.generation import GenerationCommand
+from mockcore.plan import ChoicePlan
 from mockcore.prompts import text_prompt
 from mockcore.requests import MAX_STOP_STRINGS, PositiveInt, StopString
 
@@ -60,3 +61,10 @@ def generate_command(
         keep_stop=True,
         logprobs=(parameters.top_n_tokens or 0) if parameters.details else None,
     )
+
+
+def finish_reason(choice: ChoicePlan) -> str:
+    """TGI's name for why a choice ended: a stop string, the limit, or the end of text."""
+    if choice.stop_sequence is not None:
+        return "stop_sequence"
+    return "length" if choice.finish_reason == "length" else "eos_token"

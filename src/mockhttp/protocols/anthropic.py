@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from mockcore.errors import ErrorInfo
+from mockcore.errors import ErrorInfo, located_message
 from mockcore.plan import ChoicePlan, GenerationPlan, Segment
 from mockcore.protocols.anthropic import stop_reason, thinking_signature
 from mockhttp.protocols.sse import event_head, named_event
@@ -32,13 +32,6 @@ _ERROR_TYPES = {
 _DELTA_HEAD = event_head("content_block_delta")
 
 
-def located_message(info: ErrorInfo) -> str:
-    """The message, naming the field when it does not yet: this envelope has no `param`."""
-    if info.param is None or f"`{info.param}`" in info.message:
-        return info.message
-    return f"{info.message} (at `{info.param}`)"
-
-
 def anthropic_error(status: int, info: ErrorInfo) -> bytes:
     """`{"type": "error", "error": {"type": ..., "message": ...}}`."""
     error_type = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")  # noqa: PLR2004
@@ -49,20 +42,11 @@ def _usage(plan: GenerationPlan, output_tokens: int) -> dict[str, int]:
     """Anthropic counts the prompt in three parts: uncached, written to the cache, read from it."""
     usage = plan.usage
     return {
-        "input_tokens": usage.prompt_tokens - usage.cache_read_tokens - usage.cache_creation_tokens,
+        "input_tokens": usage.uncached_prompt_tokens,
         "cache_creation_input_tokens": usage.cache_creation_tokens,
         "cache_read_input_tokens": usage.cache_read_tokens,
         "output_tokens": output_tokens,
     }
-
-
-def _tool_input(arguments: str) -> object:
-    """The call's input object; arguments cut short by `max_tokens` give what parses, or `{}`."""
-    try:
-        value = msgspec.json.decode(arguments)
-    except msgspec.DecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _block(choice: ChoicePlan, segment: Segment) -> dict[str, Any]:
@@ -76,7 +60,7 @@ def _block(choice: ChoicePlan, segment: Segment) -> dict[str, Any]:
         return {"type": "text", "text": segment.pieces.text}
     call = segment.call
     assert call is not None  # noqa: S101 - a tool_call segment always has its call
-    return {"type": "tool_use", "id": call.id, "name": call.name, "input": _tool_input(call.arguments_text)}
+    return {"type": "tool_use", "id": call.id, "name": call.name, "input": call.arguments_object}
 
 
 def message_body(plan: GenerationPlan, message_id: str, _created: int) -> bytes:

@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-from mockcore.plan import ChoicePlan, GenerationPlan, Segment
+from mockcore.plan import GenerationPlan, Segment
+from mockcore.protocols.responses import response_status
 from mockhttp.protocols.sse import event_head, named_event
 
 _encode = msgspec.json.encode
@@ -36,10 +37,6 @@ def _usage(plan: GenerationPlan) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens or 0},
         "total_tokens": usage.total_tokens,
     }
-
-
-def _incomplete(choice: ChoicePlan) -> bool:
-    return choice.finish_reason == "length"
 
 
 def _item(segment: Segment, item_id: str, *, done: bool) -> dict[str, Any]:
@@ -76,7 +73,7 @@ def _response(
 ) -> dict[str, Any]:
     choice = plan.choices[0]
     finished = status != "in_progress"
-    incomplete = finished and _incomplete(choice)
+    incomplete = finished and response_status(choice) == "incomplete"
     body: dict[str, Any] = {
         "id": response_id,
         "object": "response",
@@ -106,10 +103,6 @@ def _response(
     return body
 
 
-def _final_status(plan: GenerationPlan) -> str:
-    return "incomplete" if _incomplete(plan.choices[0]) else "completed"
-
-
 def response_body(plan: GenerationPlan, response_id: str, created: int) -> bytes:
     """The non-streamed `response` object; `output_text` is the message text, as the SDK sums it."""
     choice = plan.choices[0]
@@ -117,7 +110,7 @@ def response_body(plan: GenerationPlan, response_id: str, created: int) -> bytes
         _item(segment, _item_id(response_id, segment, index), done=True)
         for index, segment in enumerate(choice.segments())
     ]
-    body = _response(plan, response_id, created, status=_final_status(plan), output=output)
+    body = _response(plan, response_id, created, status=response_status(choice), output=output)
     body["output_text"] = choice.content.text
     return _encode(body)
 
@@ -217,7 +210,7 @@ def response_events(plan: GenerationPlan, response_id: str, created: int) -> Ite
             yield segment.start + offset, frame
         pending = _close_item(numbers, segment, item_id, output_index)
         done_items.append(_item(segment, item_id, done=True))
-    status = _final_status(plan)
+    status = response_status(choice)
     final = _response(plan, response_id, created, status=status, output=done_items)
     pending += numbers.event(f"response.{status}", {"response": final})
     yield max(plan.event_count - 1, 0), pending

@@ -9,10 +9,10 @@ from typing import Any
 
 import msgspec
 
-from mockcore.errors import ErrorInfo
+from mockcore.errors import ErrorInfo, located_message
 from mockcore.generation import token_id, token_logprob
 from mockcore.plan import ChoicePlan, GenerationPlan
-from mockhttp.protocols.anthropic import located_message
+from mockcore.protocols.tgi import finish_reason
 
 _encode = msgspec.json.encode
 # TGI's `error_type` for each status it answers with.
@@ -37,12 +37,6 @@ def tgi_status(status: int) -> int:
     return 422 if status == 400 else status  # noqa: PLR2004
 
 
-def _finish_reason(choice: ChoicePlan) -> str:
-    if choice.stop_sequence is not None:
-        return "stop_sequence"
-    return "length" if choice.finish_reason == "length" else "eos_token"
-
-
 def _token(choice: ChoicePlan, index: int, piece: str) -> dict[str, Any]:
     return {
         "id": token_id(piece),
@@ -63,7 +57,7 @@ def _details(
     plan: GenerationPlan, choice: ChoicePlan, seed: int | None, *, with_tokens: bool
 ) -> dict[str, Any]:
     details: dict[str, Any] = {
-        "finish_reason": _finish_reason(choice),
+        "finish_reason": finish_reason(choice),
         "generated_tokens": choice.token_count,
         "seed": seed,
     }
