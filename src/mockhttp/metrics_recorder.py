@@ -15,7 +15,9 @@ counters never go backwards. Each worker writes only its own block: nothing take
 
 import asyncio
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+
+import msgspec
 
 from mockcore.faults import FaultKind
 from mockcore.metrics import (
@@ -26,8 +28,8 @@ from mockcore.metrics import (
     sized_observations,
     timed_observations,
 )
-from mockcore.metrics.outcome import answer_outcome
-from mockcore.plan import ResponsePlan
+from mockcore.metrics.outcome import answer_outcome, finish_of
+from mockcore.plan import GenerationPlan, ResponsePlan
 
 PUBLISH_INTERVAL_S = 0.05
 _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their sizes
@@ -36,19 +38,16 @@ _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their size
 _Adds = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, float], ...]]
 
 
-class RequestFacts:
+class RequestFacts(msgspec.Struct, frozen=True, gc=False):
     """What the metrics need of an answered request beyond its outcome: streaming, size.
 
     `ok_cell` is the counter cell of its 200 answer (`MetricsLayout.request_cell`), which the
-    endpoint looks up once, not per request.
+    endpoint looks up once, not per request. A Struct: made once per request, in C.
     """
 
-    __slots__ = ("body_bytes", "ok_cell", "stream")
-
-    def __init__(self, stream: bool, body_bytes: int, ok_cell: int) -> None:
-        self.stream = stream
-        self.body_bytes = body_bytes
-        self.ok_cell = ok_cell
+    stream: bool
+    body_bytes: int
+    ok_cell: int
 
 
 class MetricsRecorder:
@@ -121,11 +120,7 @@ class MetricsRecorder:
         """Fold the finished requests into the cells and copy them into the block."""
         self._publish_pending = False
         if self._pending_answers:
-            self._pending.extend(
-                (answer_outcome(plan, end_s, answered=answered), facts, kv_tokens, sent_bytes)
-                for plan, end_s, answered, facts, kv_tokens, sent_bytes in self._pending_answers
-            )
-            self._pending_answers = []
+            self._fold_answers()
         if self._pending:
             self._fold_pending()
         self._block_counts[:] = array("Q", self._counts)
@@ -213,6 +208,114 @@ class MetricsRecorder:
         if not self._publish_pending:
             self._changed()
 
+    def _fold_answers(self) -> None:
+        """Add the queued non-streamed answers: what `answer_outcome` gives, without building it.
+
+        A generation's answer observes its sizes once per shape (as `_fold_pending` does) and
+        three times: end to end, the schedule's TTFT (the same for every answer of a shape,
+        unless the answer came sooner), and the rest of the answer time. Those are counted per
+        shape from its answer times, sorted: a few bisections per bucket bound instead of
+        Python work per answer. Other answers (embeddings, ranking) join the queue of outcomes.
+        Equal to folding `answer_outcome` of each: tests/metrics/test_recorder_fold.py.
+        """
+        answers = self._pending_answers
+        self._pending_answers = []
+        # Per shape: its answer times, and one of its answers (plan, end, answered, 200 cell).
+        shapes: dict[tuple[object, ...], tuple[list[float], tuple[GenerationPlan, float, bool, int]]] = {}
+        request_bytes = response_bytes = kv_tokens = folded = 0
+        for plan, end_s, answered, facts, request_kv_tokens, sent_bytes in answers:
+            if type(plan) is not GenerationPlan:
+                outcome = answer_outcome(plan, end_s, answered=answered)
+                self._pending.append((outcome, facts, request_kv_tokens, sent_bytes))
+                continue
+            folded += 1
+            request_bytes += facts.body_bytes
+            response_bytes += sent_bytes
+            kv_tokens += request_kv_tokens
+            schedule = plan.schedule
+            usage = plan.usage
+            choices = plan.choices
+            if not answered:
+                finish = "abort"
+            elif len(choices) == 1:  # what `finish_of` reads of the one choice most answers have
+                finish = choices[0].finish_reason
+            else:
+                finish = finish_of(plan)
+            key = (
+                usage.prompt_tokens,
+                usage.completion_tokens if answered else 0,
+                plan.max_tokens,
+                schedule.ttft_ms,
+                schedule.itl_ms,
+                finish,
+                facts.ok_cell,
+            )
+            shape = shapes.get(key)
+            if shape is None:
+                shapes[key] = ([end_s], (plan, end_s, answered, facts.ok_cell))
+            else:
+                shape[0].append(end_s)
+        counts = self._counts
+        counts[self._request_bytes_cell] += request_bytes
+        counts[self._response_bytes_cell] += response_bytes
+        gauges = self._gauges
+        gauges[self._running_gauge] -= folded
+        gauges[self._kv_gauge] -= kv_tokens
+        for ends, (plan, end_s, answered, ok_cell) in shapes.values():
+            example = answer_outcome(plan, end_s, answered=answered)
+            self._add_sized(example, ok_cell, len(ends))
+            ends.sort()
+            self._add_sorted("e2e_s", ends)
+            if example.first_token_s is None:  # no token reached the client
+                continue
+            ttft_s = plan.schedule.ttft_ms / 1000.0
+            early = bisect_left(ends, ttft_s)  # sent before the first token was due: TTFT = e2e
+            self._add_sorted("ttft_s", ends[:early])
+            self._add_repeated("ttft_s", ttft_s, len(ends) - early)
+            self._add_repeated("decode_s", 0.0, early)
+            self._add_sorted("decode_s", [answer_s - ttft_s for answer_s in ends[early:]])
+
+    def _add_sorted(self, quantity: str, values: list[float]) -> None:
+        """Observe each of `values` (ascending) once: a bisection per bucket, not per value."""
+        if not values:
+            return
+        start, bounds, sum_cell = self._histogram_cells[quantity]
+        counts = self._counts
+        total = len(values)
+        below = 0  # values in the buckets before this one
+        for index, bound in enumerate(bounds):
+            upto = bisect_right(values, bound, below)
+            counts[start + index] += upto - below
+            below = upto
+            if below == total:
+                break
+        else:
+            counts[start + len(bounds)] += total - below
+        self._sums[sum_cell] += sum(values)
+
+    def _add_repeated(self, quantity: str, value: float, times: int) -> None:
+        """Observe `value` `times` times."""
+        if times:
+            start, bounds, sum_cell = self._histogram_cells[quantity]
+            self._counts[start + bisect_left(bounds, value)] += times
+            self._sums[sum_cell] += value * times
+
+    def _add_sized(self, outcome: RequestOutcome, ok_cell: int, requests: int) -> None:
+        """Add the sizes of `requests` requests shaped like `outcome` (remembered per shape)."""
+        key = (*sized_key(outcome), outcome.finish_reason, ok_cell)
+        adds = self._sized_adds.get(key)
+        if adds is None:
+            adds = self._adds_of_shape(outcome, ok_cell)
+            if len(self._sized_adds) < _KNOWN_SHAPES:
+                self._sized_adds[key] = adds
+        counts = self._counts
+        sums = self._sums
+        count_adds, sum_adds = adds
+        for count_cell, increment in count_adds:
+            counts[count_cell] += increment * requests
+        for sum_cell, amount in sum_adds:
+            sums[sum_cell] += amount * requests
+
     def _fold_pending(self) -> None:
         """Add the queued requests to the cells: sizes once per shape, times one by one."""
         pending = self._pending
@@ -249,16 +352,7 @@ class MetricsRecorder:
         gauges[self._kv_gauge] -= kv_tokens
         gauges[self._open_streams_gauge] -= streams
         for key, requests in alike.items():
-            adds = self._sized_adds.get(key)
-            if adds is None:
-                adds = self._adds_of_shape(*examples[key])
-                if len(self._sized_adds) < _KNOWN_SHAPES:
-                    self._sized_adds[key] = adds
-            count_adds, sum_adds = adds
-            for count_cell, increment in count_adds:
-                counts[count_cell] += increment * requests
-            for sum_cell, amount in sum_adds:
-                sums[sum_cell] += amount * requests
+            self._add_sized(*examples[key], requests)
 
     def _adds_of_shape(self, outcome: RequestOutcome, ok_cell: int) -> _Adds:
         """The counter and sum increments of a request, all but its measured times and bytes."""

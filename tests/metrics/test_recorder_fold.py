@@ -10,7 +10,10 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mockcore import Settings, predict
 from mockcore.metrics import LAYOUT, RequestOutcome, observations
+from mockcore.metrics.outcome import answer_outcome
+from mockcore.plan import ResponsePlan
 from mockhttp.local_state import LocalMetricsStore
 from mockhttp.metrics_recorder import RequestFacts
 
@@ -44,34 +47,24 @@ def make(shape: tuple[int, int, int | None, str, float | None], first: float, ex
     )
 
 
-@given(st.lists(outcomes, max_size=120))
-@settings(max_examples=60, deadline=None)
-def test_folded_cells_equal_adding_every_request_alone(requests: list[tuple]) -> None:  # type: ignore[type-arg]
-    store = LocalMetricsStore()
-    recorder = store.recorder
+def expect_cells(store: LocalMetricsStore, folded: list[tuple[RequestOutcome, int]]) -> None:
+    """The store holds exactly the observations of `folded` (outcome, request bytes), each alone."""
     expected_values: dict[str, list[float]] = {}
-    prompt_tokens = generation_tokens = request_bytes = 0
     finished: dict[str, int] = {}
-    for index, (shape, first, extra, stream) in enumerate(requests):
-        outcome = make(shape, first, extra)
-        facts = RequestFacts(stream, 100 + index, LAYOUT.request_cell("chat", stream, 200))
-        recorder.request_started(outcome.prompt_tokens + outcome.completion_tokens, stream=stream)
-        recorder.request_finished(outcome, outcome.prompt_tokens + outcome.completion_tokens, facts, 10)
+    for outcome, _ in folded:
         for quantity, value, times in observations(outcome):
             expected_values.setdefault(quantity, []).extend([value] * times)
-        prompt_tokens += outcome.prompt_tokens
-        generation_tokens += outcome.completion_tokens
-        request_bytes += 100 + index
         finished[outcome.finish_reason] = finished.get(outcome.finish_reason, 0) + 1
     snapshot = store.snapshot()
-    assert snapshot.counters["prompt_tokens"] == prompt_tokens
-    assert snapshot.counters["generation_tokens"] == generation_tokens
-    assert snapshot.counters["request_bytes"] == request_bytes
-    assert snapshot.counters["response_bytes"] == 10 * len(requests)
+    assert snapshot.counters["prompt_tokens"] == sum(outcome.prompt_tokens for outcome, _ in folded)
+    assert snapshot.counters["generation_tokens"] == sum(outcome.completion_tokens for outcome, _ in folded)
+    assert snapshot.counters["request_bytes"] == sum(body_bytes for _, body_bytes in folded)
+    assert snapshot.counters["response_bytes"] == 10 * len(folded)
     assert snapshot.counters["client_disconnects"] == finished.get("abort", 0)
     assert {reason: count for reason, count in snapshot.finished.items() if count} == finished
     assert snapshot.gauges["running"] == snapshot.gauges["kv_tokens"] == snapshot.gauges["open_streams"] == 0
-    for quantity, values in expected_values.items():
+    for quantity in LAYOUT.bounds:
+        values = expected_values.get(quantity, [])
         bounds = LAYOUT.bounds[quantity]
         counts = [0] * (len(bounds) + 1)
         for value in values:
@@ -79,6 +72,61 @@ def test_folded_cells_equal_adding_every_request_alone(requests: list[tuple]) ->
         histogram = snapshot.histograms[quantity]
         assert list(histogram.bucket_counts) == counts, quantity
         assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity
+
+
+@given(st.lists(outcomes, max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_folded_cells_equal_adding_every_request_alone(requests: list[tuple]) -> None:  # type: ignore[type-arg]
+    store = LocalMetricsStore()
+    recorder = store.recorder
+    folded = []
+    for index, (shape, first, extra, stream) in enumerate(requests):
+        outcome = make(shape, first, extra)
+        facts = RequestFacts(stream, 100 + index, LAYOUT.request_cell("chat", stream, 200))
+        recorder.request_started(outcome.prompt_tokens + outcome.completion_tokens, stream=stream)
+        recorder.request_finished(outcome, outcome.prompt_tokens + outcome.completion_tokens, facts, 10)
+        folded.append((outcome, 100 + index))
+    expect_cells(store, folded)
+
+
+# Non-streamed answers of every shape the answer fold tells apart: TTFTs and ITLs, answers
+# with a length or a stop, several choices, a tool call, and answers without generation.
+_SLOW = Settings(ttft=300.0, itl=20.0)
+_INSTANT = Settings(ttft=0.0, itl=0.0)
+_CHAT = {"model": "m", "messages": [{"role": "user", "content": "tell me a story about a lighthouse"}]}
+_WEATHER_TOOL = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
+ANSWER_PLANS: list[ResponsePlan] = [
+    predict("chat", {**_CHAT, "max_tokens": 16, "ignore_eos": True}, _SLOW).plan,
+    predict("chat", {**_CHAT, "max_tokens": 16, "ignore_eos": True}, _INSTANT).plan,
+    predict("chat", {**_CHAT, "max_tokens": 400}, _SLOW).plan,
+    predict("chat", {**_CHAT, "max_tokens": 1}, _SLOW).plan,
+    predict("chat", {**_CHAT, "max_tokens": 40, "n": 3}, _SLOW).plan,
+    predict("chat", {**_CHAT, "tools": [_WEATHER_TOOL], "tool_choice": "required"}, _SLOW).plan,
+    predict("completions", {"model": "m", "prompt": "once upon a time", "max_tokens": 8}, _SLOW).plan,
+    predict("embeddings", {"model": "m", "input": "a lighthouse"}, _SLOW).plan,
+    predict("ranking", {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]}, _SLOW).plan,
+]
+answers = st.tuples(
+    st.sampled_from(range(len(ANSWER_PLANS))),
+    st.one_of(st.floats(0, 2.0), st.sampled_from([0.0, 0.3, 0.299999])),  # around the TTFT too
+    st.booleans(),
+)
+
+
+@given(st.lists(answers, max_size=150))
+@settings(max_examples=60, deadline=None)
+def test_folded_answers_equal_each_answer_outcome_alone(requests: list[tuple[int, float, bool]]) -> None:
+    store = LocalMetricsStore()
+    recorder = store.recorder
+    folded = []
+    for index, (plan_index, end_s, answered) in enumerate(requests):
+        plan = ANSWER_PLANS[plan_index]
+        kv_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens
+        facts = RequestFacts(False, 100 + index, LAYOUT.request_cell("chat", False, 200))
+        recorder.request_started(kv_tokens, stream=False)
+        recorder.answer_finished(plan, end_s, answered, kv_tokens, facts, 10)
+        folded.append((answer_outcome(plan, end_s, answered=answered), 100 + index))
+    expect_cells(store, folded)
 
 
 def test_a_running_request_shows_in_the_gauges_until_its_end_is_published() -> None:
