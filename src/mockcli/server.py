@@ -13,6 +13,7 @@ from granian.server.mp import MPServer
 from mockcli.logs import logging_dictconfig, wants_json
 from mockcore import Settings
 from mockhttp.app import FAULT_SEED_ENV, GPU_SEED_ENV, SETTINGS_ENV, STARTED_AT_ENV, STATE_FILE_ENV
+from mockhttp.media_store import remove_media_directory
 from mockhttp.services import seed_or_fresh
 from mockhttp.shared_state import create_shared_state_file
 
@@ -71,3 +72,4 @@ def serve(settings: Settings) -> None:
         build_server(settings).serve()
     finally:
         state_file.unlink(missing_ok=True)
+        remove_media_directory(state_file)

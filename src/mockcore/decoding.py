@@ -1,6 +1,6 @@
 """Raw request bytes to a validated request Struct: one typed decoder per route, built once."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -10,6 +10,7 @@ from mockcore.protocols.responses import ResponsesRequest
 from mockcore.protocols.tgi import GenerateRequest
 from mockcore.requests import REQUEST_TYPES, InferenceRequest, Route
 
+T = TypeVar("T")
 AnyRequest = InferenceRequest | ResponsesRequest | MessagesRequest | GenerateRequest
 ROUTE_REQUEST_TYPES: dict[Route, type[Any]] = {
     **REQUEST_TYPES,
@@ -23,10 +24,10 @@ _DECODERS: dict[Route, msgspec.json.Decoder[Any]] = {
 }
 
 
-def decode_request(route: Route, body: bytes) -> AnyRequest:
+def decode_strictly(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
     """Decode `body` strictly (`"5"` is not an int); raise `RequestError` naming the field."""
     try:
-        request: AnyRequest = _DECODERS[route].decode(body)
+        return decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise error_from_validation(exc) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -38,4 +39,9 @@ def decode_request(route: Route, body: bytes) -> AnyRequest:
             "The JSON body of your request is nested too deeply. The request body must be a JSON object.",
             None,
         ) from None
+
+
+def decode_request(route: Route, body: bytes) -> AnyRequest:
+    """The request of `route` in `body`, decoded strictly (`decode_strictly`)."""
+    request: AnyRequest = decode_strictly(_DECODERS[route], body)
     return request

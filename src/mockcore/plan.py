@@ -10,7 +10,8 @@ from mockcore.timing import Schedule
 
 FinishReason = Literal["stop", "length", "tool_calls"]
 # The wire protocol a generation plan is rendered in; every one shares the same plan.
-GenerationEndpoint = Literal["chat", "completions", "responses", "messages", "generate"]
+# (`rag`, SOLIDO's RAG answer, is rendered by its own route, not through `WIRE_FORMATS`.)
+GenerationEndpoint = Literal["chat", "completions", "responses", "messages", "generate", "rag"]
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -238,13 +239,28 @@ class Ranking(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     relevance_score: float
 
 
+# The wire protocol a ranking plan is rendered in: NIM's `/v1/ranking`, Hugging Face TEI's
+# `/rerank`, Cohere's `/v2/rerank`. Every one ranks with the same rule.
+RankingProtocol = Literal["nim", "tei", "cohere"]
+
+
 class RankingPlan(msgspec.Struct, frozen=True, kw_only=True):
-    """Passages sorted by relevance, best first; ties keep index order."""
+    """Passages sorted by relevance, best first; ties keep index order.
+
+    `rankings` holds what the answer lists (Cohere's `top_n` cuts it). `echoed`, when the
+    request asked for its texts back (TEI's `return_text`, Cohere's `return_documents`), holds
+    one per ranking, in the same order: the text, or Cohere's document object. `raw_scores`
+    makes TEI's score the logit instead of its sigmoid; `search_units` is what Cohere bills.
+    """
 
     model: str
     rankings: tuple[Ranking, ...]
     usage: Usage
     response_offset_s: float
+    protocol: RankingProtocol = "nim"
+    raw_scores: bool = False
+    echoed: tuple[str | dict[str, Any], ...] | None = None
+    search_units: int = 0
 
 
 ResponsePlan = GenerationPlan | EmbeddingPlan | RankingPlan

@@ -14,9 +14,12 @@ from mockcore.errors import ErrorInfo, RequestError, invalid_request_info
 from mockcore.faults import InjectedFault
 from mockcore.generation.planner import latency_shape
 from mockcore.generation.prompt_cache import NOT_CACHED, with_cache_usage
+from mockcore.image_retrieval import ImageRetrievalPlan, plan_image_retrieval_request
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides, parse_overrides
 from mockcore.plan import GenerationPlan, ResponsePlan
+from mockcore.rag import RagPlan, plan_rag_request
 from mockcore.requests import Route
+from mockcore.rerank import RERANK_ROUTES, plan_rerank_request
 from mockcore.service import admitted_schedule, fault_for, plan_request
 from mockcore.settings import Settings
 
@@ -71,7 +74,10 @@ def predict(
     seed = effective.random_seed or 0
     try:
         overrides = _overrides(headers, effective)
-        plan = plan_request(route, body, effective, shape=shape, overrides=overrides)
+        if route in RERANK_ROUTES:
+            plan: ResponsePlan = plan_rerank_request(route, body, effective, overrides)
+        else:
+            plan = plan_request(route, body, effective, shape=shape, overrides=overrides)
     except RequestError as error:
         return Prediction(status_code=400, error=invalid_request_info(error))
     if (
@@ -94,3 +100,57 @@ def predict(
     if fault.is_transport:
         return Prediction(status_code=200, plan=plan, fault=fault)
     return Prediction(status_code=fault.status_code, fault=fault)
+
+
+class RetrievalPrediction(msgspec.Struct, frozen=True, kw_only=True):
+    """What NIM image retrieval or SOLIDO RAG answers: a plan (200) or a 400 error.
+
+    These routes draw no sequence number, so no fault strikes them.
+    """
+
+    status_code: int
+    plan: ImageRetrievalPlan | RagPlan | None = None
+    error: ErrorInfo | None = None
+
+
+def predict_image_retrieval(
+    payload: Mapping[str, Any] | bytes,
+    settings: Settings | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> RetrievalPrediction:
+    """The answer of `POST /v1/infer` (or `/v1/image/infer`), for images whose pixels decode.
+
+    The server also decodes every image in full and answers 400 for one that does not;
+    predicting that takes an image decoder, which the core does not have.
+    """
+    effective = settings or Settings()
+    body = payload if isinstance(payload, bytes) else _ENCODER.encode(payload)
+    try:
+        plan, _ = plan_image_retrieval_request(body, effective, _overrides(headers, effective))
+    except RequestError as error:
+        return RetrievalPrediction(status_code=400, error=invalid_request_info(error))
+    return RetrievalPrediction(status_code=200, plan=plan)
+
+
+def predict_rag(
+    payload: Mapping[str, Any] | bytes,
+    settings: Settings | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    accepts_event_stream: bool = False,
+) -> RetrievalPrediction:
+    """The answer of `POST /rag/api/prompt`; `accepts_event_stream` is the client's `Accept`."""
+    effective = settings or Settings()
+    body = payload if isinstance(payload, bytes) else _ENCODER.encode(payload)
+    try:
+        plan = plan_rag_request(
+            body,
+            effective,
+            accepts_event_stream=accepts_event_stream,
+            shape=latency_shape(effective),
+            overrides=_overrides(headers, effective),
+        )
+    except RequestError as error:
+        return RetrievalPrediction(status_code=400, error=invalid_request_info(error))
+    return RetrievalPrediction(status_code=200, plan=plan)

@@ -165,13 +165,48 @@ class CompletionRequest(msgspec.Struct, kw_only=True):
     ignore_eos: bool | None = None
 
 
-class EmbeddingRequest(msgspec.Struct, kw_only=True):
-    """`POST /v1/embeddings`."""
+class EmbeddingImageUrl(msgspec.Struct, kw_only=True):
+    """`image_url` of a chat-embeddings content part: a data URL or a link."""
 
-    input: Prompt
+    url: str
+
+
+class EmbeddingContentPart(msgspec.Struct, kw_only=True):
+    """One part of a chat-embeddings message: `text`, or an `image_url` (vLLM's multimodal form)."""
+
+    type: str
+    text: str | None = None
+    image_url: EmbeddingImageUrl | None = None
+
+
+class EmbeddingMessage(msgspec.Struct, kw_only=True):
+    """A message of a chat-style embeddings request (what aiperf's `chat_embeddings` sends)."""
+
+    role: ChatRole
+    content: str | list[EmbeddingContentPart] | None = None
+
+
+# NIM's `input_type`: asymmetric models embed a query and a passage differently.
+EmbeddingInputType = Literal["query", "passage"]
+# NIM's `truncate`: which end of an input longer than the model's context to drop.
+EmbeddingTruncate = Literal["NONE", "START", "END"]
+
+
+class EmbeddingRequest(msgspec.Struct, kw_only=True):
+    """`POST /v1/embeddings`: OpenAI's `input`, or vLLM's chat form `messages`; NIM's extensions.
+
+    One of `input` and `messages` is needed (`input` wins over both, as in vLLM; the planner
+    checks). An absent `input` is the empty list, which JSON cannot spell here (a list needs
+    one element), so the request limits count it as nothing.
+    """
+
+    input: Prompt = msgspec.field(default_factory=list)
     model: ModelName
     encoding_format: EncodingFormat = "float"
     dimensions: Annotated[int, msgspec.Meta(ge=1, le=768)] | None = None
+    input_type: EmbeddingInputType | None = None
+    truncate: EmbeddingTruncate | None = None
+    messages: Annotated[list[EmbeddingMessage], msgspec.Meta(min_length=1)] | None = None
 
 
 class RankingText(msgspec.Struct, kw_only=True):
@@ -191,10 +226,20 @@ class RankingRequest(msgspec.Struct, kw_only=True):
 InferenceRequest = ChatCompletionRequest | CompletionRequest | EmbeddingRequest | RankingRequest
 
 Route = Literal[
-    "chat", "completions", "embeddings", "ranking", "responses", "messages", "generate", "generate_stream"
+    "chat",
+    "completions",
+    "embeddings",
+    "ranking",
+    "responses",
+    "messages",
+    "generate",
+    "generate_stream",
+    "tei_rerank",
+    "cohere_rerank",
 ]
 
-# The OpenAI routes' request types; `mockcore.decoding.ROUTE_REQUEST_TYPES` has every route's.
+# The OpenAI routes' request types; `mockcore.decoding.ROUTE_REQUEST_TYPES` has those of every
+# route `mockcore.service` plans (the rerank routes' are in `mockcore.rerank`).
 REQUEST_TYPES: dict[Route, type[Any]] = {
     "chat": ChatCompletionRequest,
     "completions": CompletionRequest,

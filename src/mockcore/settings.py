@@ -27,6 +27,10 @@ FAST_ZEROED: tuple[str, ...] = (
     "ranking_per_passage_latency",
     "image_retrieval_base_latency",
     "image_retrieval_per_image_latency",
+    "image_base_latency",
+    "image_latency_per_megapixel",
+    "video_render_latency",
+    "transcription_real_time_factor",
 )
 
 
@@ -102,6 +106,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     image_retrieval_per_image_latency: Annotated[
         float, msgspec.Meta(ge=0, description="image retrieval latency added per image, milliseconds")
     ] = 5.0
+    image_base_latency: Annotated[
+        float, msgspec.Meta(ge=0, description="an image generation or edit answers after this, milliseconds")
+    ] = 200.0
+    image_latency_per_megapixel: Annotated[
+        float,
+        msgspec.Meta(
+            ge=0,
+            description="image latency added per megapixel of each image at medium quality, milliseconds",
+        ),
+    ] = 800.0
+    video_render_latency: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="video render time per second of video per megapixel, milliseconds"),
+    ] = 1000.0
+    transcription_real_time_factor: Annotated[
+        float,
+        msgspec.Meta(ge=0, le=100, description="a transcription takes this times the audio's duration"),
+    ] = 0.02
+    media_max_upload_bytes: Annotated[
+        int,
+        msgspec.Meta(
+            ge=1024, le=1 << 30, description="largest accepted media upload (multipart body), bytes"
+        ),
+    ] = 25 * 1024 * 1024
     error_rate: Annotated[
         float, msgspec.Meta(ge=0, le=100, description="percentage of inference requests that fail")
     ] = 0.0

@@ -13,10 +13,12 @@ from litestar import Litestar
 from litestar.exceptions import HTTPException
 
 from mockcore import Settings
+from mockcore.errors import RequestError
 from mockcore.settings import settings_from_mapping, settings_values_from_environ
 from mockhttp.access_log import RawASGIApp, access_log_middleware
-from mockhttp.errors import http_exception_response, unexpected_exception_response
+from mockhttp.errors import http_exception_response, request_error_response, unexpected_exception_response
 from mockhttp.fast_path import MockServerApp
+from mockhttp.media_store import SharedMediaStore, media_directory
 from mockhttp.routes import build_inference_endpoints, build_route_handlers
 from mockhttp.services import Services, local_services
 from mockhttp.shared_state import (
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         route_handlers=build_route_handlers(effective, endpoints),
         exception_handlers={
             HTTPException: http_exception_response,
+            RequestError: request_error_response,
             Exception: unexpected_exception_response,
         },
         logging_config=None,
@@ -89,6 +92,7 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
         started_at_unix=float(environ.get(STARTED_AT_ENV, local.started_at_unix)),
         live_source=SharedSettingsSource(state, settings),
         prompt_cache=SharedPromptCache(state),
+        media=SharedMediaStore(media_directory(Path(state_path))),
     )
 
 

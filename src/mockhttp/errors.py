@@ -6,7 +6,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 
-from mockcore.errors import ErrorInfo
+from mockcore.errors import ErrorInfo, RequestError, invalid_request_info
 from mockhttp.render_json import error_body
 
 _LOGGER = logging.getLogger("mockhttp")
@@ -30,6 +30,11 @@ def http_exception_response(request: Request[Any, Any, Any], exc: HTTPException)
         message = "The request body is larger than the server accepts."
     info = ErrorInfo(message=message, type="invalid_request_error", param=None, code=None)
     return error_response(exc.status_code, info, headers=exc.headers)
+
+
+def request_error_response(request: Request[Any, Any, Any], exc: RequestError) -> Response[bytes]:
+    """A bad request found by a Litestar route (the media routes): 400 in the envelope."""
+    return error_response(400, invalid_request_info(exc))
 
 
 def unexpected_exception_response(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator
 
 import msgspec
@@ -21,6 +22,7 @@ from mockcore.metrics.outcome import stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
 from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
+from mockcore.rerank import RERANK_ROUTES, plan_rerank_request
 from mockcore.service import admitted_schedule, needs_sequence_number
 from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord
@@ -128,9 +130,7 @@ class InferenceService:
         if settings is not self._settings:
             self._adopt(settings)
         try:
-            plan = plan_request(
-                route, body, settings, shape=self._planning_shape, overrides=overrides, stream=stream
-            )
+            plan = self._plan(route, body, settings, overrides, stream)
         except RequestError as error:
             raise RejectedError(400, invalid_request_info(error)) from None
         streaming = isinstance(plan, GenerationPlan) and plan.stream
@@ -164,6 +164,16 @@ class InferenceService:
         if isinstance(plan, GenerationPlan) and plan.cache_points:
             plan = self._cached(plan)
         return plan, fault, sequence_number
+
+    def _plan(
+        self, route: Route, body: bytes, settings: Settings, overrides: RequestOverrides, stream: bool | None
+    ) -> ResponsePlan:
+        """The core's plan (`RequestError` for a bad request); the rerankers have their own entry point."""
+        if route in RERANK_ROUTES:
+            return plan_rerank_request(route, body, settings, overrides)
+        return plan_request(
+            route, body, settings, shape=self._planning_shape, overrides=overrides, stream=stream
+        )
 
     def _retimed(self, plan: ResponsePlan, sequence_number: int) -> ResponsePlan:
         assert isinstance(plan, GenerationPlan)  # noqa: S101 - callers check
@@ -208,6 +218,10 @@ class InferenceService:
     def _new_id(self, prefix: str) -> str:
         return f"{prefix}{self._ids.getrandbits(128):032x}"
 
+    def _new_uuid(self) -> str:
+        """A version-4 UUID in its usual spelling (Cohere's response ids)."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
     def release_stream(self) -> None:
         """Give back the slot of a stream that ended, however it ended."""
         self._open_streams -= 1
@@ -244,7 +258,7 @@ class InferenceService:
             elif isinstance(plan, EmbeddingPlan):
                 body = embedding_body(plan)
             else:
-                body = ranking_body(plan)
+                body = ranking_body(plan, self._new_uuid() if plan.protocol == "cohere" else "")
             return body
         finally:
             broken = fault is not None and fault.kind in ANSWER_BREAKING_KINDS

@@ -33,7 +33,7 @@ from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
 from mockhttp.pacing import sleep_until
 from mockhttp.protocols.eventstream import EVENTSTREAM_CONTENT_TYPE, payload_parts
 from mockhttp.protocols.registry import ErrorRenderer, error_renderer, openai_error
-from mockhttp.render_json import error_body
+from mockhttp.render_json import cohere_error, error_body, tei_error
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -82,6 +82,9 @@ ENDPOINT_SPECS: tuple[EndpointSpec, ...] = (
     EndpointSpec("completions", "/v1/completions", "completions"),
     EndpointSpec("embeddings", "/v1/embeddings", "embeddings"),
     EndpointSpec("ranking", "/v1/ranking", "ranking"),
+    # Hugging Face TEI's and Cohere's rerankers count as `ranking` in the metrics, as NIM's does.
+    EndpointSpec("tei_rerank", "/rerank", "ranking", errors=tei_error),
+    EndpointSpec("cohere_rerank", "/v2/rerank", "ranking", errors=cohere_error),
     EndpointSpec("responses", "/v1/responses", "responses"),
     EndpointSpec(
         "messages",

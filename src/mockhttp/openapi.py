@@ -182,6 +182,12 @@ def openapi_document(version: str) -> dict[str, Any]:
         models,
         _,
     ) = schemas
+    # An embeddings request needs `input` or `messages` (`mockcore.retrieval`): a rule across
+    # two fields, which the Struct leaves to the planner and the document states here.
+    components["EmbeddingRequest"]["anyOf"] = [
+        {"required": ["input"]},
+        {"required": ["messages"], "properties": {"messages": {"type": "array"}}},
+    ]
     config_object = {"type": "object", "additionalProperties": True}
     metrics_text = {"text/plain": {"schema": {"type": "string"}}}
     return {

@@ -111,3 +111,28 @@ class PromptCache(Protocol):
         Every point is then stored, or its lifetime renewed, as a cache read renews it.
         """
         ...
+
+
+class MediaStore(Protocol):
+    """Records and files of the media routes (video jobs, images served by URL), by key.
+
+    Every worker sees every key. Keys are 1-128 characters of `[A-Za-z0-9_-]`; a key's
+    first `_`-separated part is its kind (`keys("video")` lists the video records). The store
+    keeps at most `MEDIA_STORE_ENTRIES` entries: the oldest go first.
+    """
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`, replacing what was there."""
+        ...
+
+    def get(self, key: str) -> bytes | None:
+        """What `key` holds, or None."""
+        ...
+
+    def keys(self, kind: str) -> list[str]:
+        """The keys of `kind`, oldest first."""
+        ...
+
+    def delete(self, key: str) -> bool:
+        """Remove `key`; False if it was not there."""
+        ...

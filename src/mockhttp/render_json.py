@@ -1,18 +1,26 @@
 """Plans to complete JSON response bodies (non-streaming responses)."""
 
 import base64
+from typing import Any
 
 import msgspec
 
-from mockcore.errors import ErrorInfo
+from mockcore.errors import ErrorInfo, located_message
 from mockcore.generation import TokenLogprob, token_logprob
 from mockcore.plan import ChoicePlan, EmbeddingPlan, GenerationPlan, RankingPlan, Usage
+from mockcore.rerank import BATCH_TOO_LARGE, EMPTY_BATCH
 from mockcore.vectors import float32_le_bytes
 from mockhttp.responses import (
     AssistantMessage,
     ChatChoice,
     ChatCompletionBody,
     ChatLogprobs,
+    CohereApiVersion,
+    CohereBilledUnits,
+    CohereErrorBody,
+    CohereMeta,
+    CohereRerankBody,
+    CohereResult,
     CompletionTokensDetails,
     EmbeddingItem,
     EmbeddingListBody,
@@ -20,6 +28,8 @@ from mockhttp.responses import (
     FunctionCallBody,
     RankingBody,
     RankingItem,
+    TeiErrorBody,
+    TeiRank,
     TextChoice,
     TextCompletionBody,
     TextLogprobs,
@@ -165,13 +175,79 @@ def embedding_body(plan: EmbeddingPlan) -> bytes:
     )
 
 
-def ranking_body(plan: RankingPlan) -> bytes:
-    """The rankings, best first."""
+def ranking_body(plan: RankingPlan, response_id: str = "") -> bytes:
+    """The rankings, best first, in the plan's protocol (`response_id` is Cohere's `id`)."""
+    if plan.protocol == "tei":
+        return _tei_rerank_body(plan)
+    if plan.protocol == "cohere":
+        return _cohere_rerank_body(plan, response_id)
     rankings = [
         RankingItem(index=ranking.index, logit=ranking.logit, relevance_score=ranking.relevance_score)
         for ranking in plan.rankings
     ]
     return encode_json(RankingBody(rankings=rankings, usage=usage_body(plan.usage, with_completion=False)))
+
+
+def _tei_rerank_body(plan: RankingPlan) -> bytes:
+    """TEI's bare list; the score is the sigmoid of the logit, or the logit with `raw_scores`."""
+    echoed = plan.echoed
+    ranks = [
+        TeiRank(
+            index=ranking.index,
+            score=ranking.logit if plan.raw_scores else ranking.relevance_score,
+            text=str(echoed[position]) if echoed is not None else msgspec.UNSET,
+        )
+        for position, ranking in enumerate(plan.rankings)
+    ]
+    return encode_json_value(ranks)
+
+
+def _cohere_rerank_body(plan: RankingPlan, response_id: str) -> bytes:
+    echoed = plan.echoed
+    results = [
+        CohereResult(
+            index=ranking.index,
+            relevance_score=ranking.relevance_score,
+            document=_echoed_document(echoed[position]) if echoed is not None else msgspec.UNSET,
+        )
+        for position, ranking in enumerate(plan.rankings)
+    ]
+    meta = CohereMeta(
+        api_version=CohereApiVersion(), billed_units=CohereBilledUnits(search_units=plan.search_units)
+    )
+    return encode_json(CohereRerankBody(id=response_id, results=results, meta=meta))
+
+
+def _echoed_document(value: str | dict[str, Any]) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"text": value}
+
+
+def encode_json_value(value: object) -> bytes:
+    """Encode any value (a bare list) with the one shared encoder."""
+    return _ENCODER.encode(value)
+
+
+# TEI's `error_type` for each status it answers with (its client errors: 400 `empty`, 413 and
+# 422 `validation`; 424 `backend`, 429 `overloaded`, 503 `unhealthy`).
+_TEI_ERROR_TYPES = {413: "validation", 422: "validation", 429: "overloaded", 503: "unhealthy"}
+
+
+def tei_error(status: int, info: ErrorInfo) -> tuple[int, bytes]:
+    """TEI's `{"error", "error_type"}`: an empty batch 400, a batch too large 413, other bad input 422."""
+    if status == 400:  # noqa: PLR2004
+        if info.code == EMPTY_BATCH:
+            return 400, encode_json(TeiErrorBody(error=located_message(info), error_type="empty"))
+        status = 413 if info.code == BATCH_TOO_LARGE else 422
+    error_type = _TEI_ERROR_TYPES.get(status, "backend" if status >= 500 else "validation")  # noqa: PLR2004
+    return status, encode_json(TeiErrorBody(error=located_message(info), error_type=error_type))
+
+
+def cohere_error(status: int, info: ErrorInfo) -> tuple[int, bytes]:
+    """Cohere's `{"message": ...}`; a bad request reads `invalid request: ...`, as Cohere's do."""
+    message = located_message(info)
+    if status == 400:  # noqa: PLR2004
+        message = f"invalid request: {message}"
+    return status, encode_json(CohereErrorBody(message=message))
 
 
 def error_body(info: ErrorInfo) -> bytes:

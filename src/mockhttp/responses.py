@@ -4,7 +4,7 @@ Absent fields use `UNSET` (always omitted); fields OpenAI sends as explicit null
 `None` defaults, which msgspec writes out.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -157,6 +157,63 @@ class RankingBody(msgspec.Struct, kw_only=True):
 
     rankings: list[RankingItem]
     usage: UsageBody
+
+
+class TeiRank(msgspec.Struct, kw_only=True):
+    """One entry of TEI's `/rerank` answer (a bare JSON list of these)."""
+
+    index: int
+    score: float
+    text: str | UnsetType = UNSET
+
+
+class TeiErrorBody(msgspec.Struct, kw_only=True):
+    """TEI's error shape."""
+
+    error: str
+    error_type: str
+
+
+class CohereResult(msgspec.Struct, kw_only=True):
+    """One result of Cohere's `/v2/rerank`; `document` only with `return_documents`."""
+
+    index: int
+    relevance_score: float
+    document: dict[str, Any] | UnsetType = UNSET
+
+
+class CohereApiVersion(msgspec.Struct, kw_only=True):
+    """`meta.api_version`."""
+
+    version: str = "2"
+    is_experimental: bool = False
+
+
+class CohereBilledUnits(msgspec.Struct, kw_only=True):
+    """`meta.billed_units`."""
+
+    search_units: int
+
+
+class CohereMeta(msgspec.Struct, kw_only=True):
+    """`meta` of a Cohere answer."""
+
+    api_version: CohereApiVersion
+    billed_units: CohereBilledUnits
+
+
+class CohereRerankBody(msgspec.Struct, kw_only=True):
+    """Response of Cohere's `/v2/rerank`."""
+
+    id: str
+    results: list[CohereResult]
+    meta: CohereMeta
+
+
+class CohereErrorBody(msgspec.Struct, kw_only=True):
+    """Cohere's error shape."""
+
+    message: str
 
 
 class ModelCard(msgspec.Struct, kw_only=True):

@@ -30,10 +30,12 @@ from mockhttp.inference_endpoints import (
     inference_endpoint,
     litestar_inference_route,
 )
+from mockhttp.media import build_media_handlers
 from mockhttp.metrics_endpoints import build_metrics_handlers
 from mockhttp.openapi import OPENAPI_PATH, openapi_document
 from mockhttp.render_json import encode_json
 from mockhttp.responses import ModelCard, ModelListBody
+from mockhttp.retrieval import build_retrieval_handlers
 from mockhttp.services import Services
 from mockhttp.telemetry import GpuTelemetry
 
@@ -169,6 +171,8 @@ def build_route_handlers(
         models,
         dcgm1_metrics,
         dcgm2_metrics,
+        *build_media_handlers(services),
+        *build_retrieval_handlers(services),
         *build_metrics_handlers(services),
         *build_control_handlers(services),
         *build_admin_handlers(services),

@@ -18,10 +18,12 @@ from mockhttp.local_state import (
     LocalSequence,
     LocalSettingsSource,
 )
+from mockhttp.media_store import LocalMediaStore
 from mockhttp.ports import (
     BlobStore,
     ControlLog,
     LoadTracker,
+    MediaStore,
     MetricsStore,
     PromptCache,
     SequenceSource,
@@ -51,6 +53,7 @@ class Services:
     started_at_unix: float = field(default_factory=time.time)
     live_source: SettingsSource | None = None
     prompt_cache: PromptCache = field(default_factory=LocalPromptCache)
+    media: MediaStore = field(default_factory=LocalMediaStore)
 
     def __post_init__(self) -> None:
         if self.live_source is None:

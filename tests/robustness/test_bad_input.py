@@ -402,7 +402,23 @@ FULL_BODIES: dict[str, dict[str, Any]] = {
         "min_tokens": 1,
         "ignore_eos": False,
     },
-    "embeddings": {"input": [[1, 2]], "model": "m", "encoding_format": "float", "dimensions": 8},
+    "embeddings": {
+        "input": [[1, 2]],
+        "model": "m",
+        "encoding_format": "float",
+        "dimensions": 8,
+        "input_type": "query",
+        "truncate": "END",
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "hi"},
+                    {"type": "image_url", "image_url": {"url": "data:,"}},
+                ],
+            }
+        ],
+    },
     "ranking": {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]},
     "responses": {
         "model": "m",

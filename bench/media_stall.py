@@ -1,0 +1,233 @@
+"""`python -m bench.media_stall`: the event loop's longest stall while the app serves media.
+
+Media work (encoding an image or a video, decoding audio) runs in threads; what is left on
+the event loop must not hold it for more than a few milliseconds. This drives each media
+route through the ASGI app in process (`create_app(Settings(fast=True))`, so no simulated
+latency hides the work), `--concurrency` requests at a time, while a watchdog task asks the
+loop for a 1 ms sleep over and over and records how late each one wakes: the longest lateness
+is the longest stall. It also prints the requests per second the one process managed.
+
+    python -m bench.media_stall                      # every scenario, 64 requests each, c=8
+    python -m bench.media_stall --requests 200 --scenario image-1024
+"""
+
+import argparse
+import asyncio
+import io
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+
+from mockcore import Settings
+from mockhttp import create_app
+from mockhttp.access_log import RawASGIApp
+
+WATCH_INTERVAL_S = 0.001
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    method: str
+    path: str
+    content_type: str
+    body: Callable[[], bytes]
+
+
+def _json(payload: dict[str, object]) -> Callable[[], bytes]:
+    return lambda: msgspec.json.encode(payload)
+
+
+def _png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (width, height))
+    image.putdata([(x % 256, y % 256, (x + y) % 256) for y in range(height) for x in range(width)])
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _wav(seconds: float, rate: int = 16000) -> bytes:
+    import math
+    import struct
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(rate)
+        samples = (int(8000 * math.sin(2 * math.pi * 440 * n / rate)) for n in range(int(seconds * rate)))
+        file.writeframes(b"".join(struct.pack("<h", sample) for sample in samples))
+    return buffer.getvalue()
+
+
+BOUNDARY = "benchmediaboundary"
+
+
+def _multipart(
+    fields: dict[str, str], files: Callable[[], dict[str, tuple[str, str, bytes]]]
+) -> Callable[[], bytes]:
+    """A multipart body, built when a run starts (its files are made then)."""
+
+    def build() -> bytes:
+        parts = []
+        for name, value in fields.items():
+            parts.append(
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+            )
+        for name, (filename, content_type, data) in files().items():
+            head = (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                f"Content-Type: {content_type}\r\n\r\n"
+            )
+            parts.append(head.encode() + data + b"\r\n")
+        return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+
+    return build
+
+
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+SCENARIOS = [
+    Scenario(
+        "image-256",
+        "POST",
+        "/v1/images/generations",
+        "application/json",
+        _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "size": "256x256"}),
+    ),
+    Scenario(
+        "image-1024",
+        "POST",
+        "/v1/images/generations",
+        "application/json",
+        _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "size": "1024x1024"}),
+    ),
+    Scenario(
+        "image-edit-512",
+        "POST",
+        "/v1/images/edits",
+        MULTIPART,
+        _multipart(
+            {"model": "gpt-image-1", "prompt": "make it snow", "size": "512x512"},
+            lambda: {"image": ("in.png", "image/png", _png(512, 512))},
+        ),
+    ),
+    Scenario(
+        "transcription-30s",
+        "POST",
+        "/v1/audio/transcriptions",
+        MULTIPART,
+        _multipart(
+            {"model": "whisper-1", "response_format": "verbose_json"},
+            lambda: {"file": ("speech.wav", "audio/wav", _wav(30.0))},
+        ),
+    ),
+]
+
+
+async def _request(app: RawASGIApp, scenario: Scenario, body: bytes) -> int:
+    status = 0
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = int(message["status"])  # type: ignore[call-overload]
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": scenario.method,
+        "scheme": "http",
+        "path": scenario.path,
+        "raw_path": scenario.path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-type", scenario.content_type.encode()),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    await app(scope, receive, send)  # type: ignore[arg-type]
+    return status
+
+
+async def _watch(lateness: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(WATCH_INTERVAL_S)
+        lateness.append(time.perf_counter() - started - WATCH_INTERVAL_S)
+
+
+async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, float]:
+    app = create_app(Settings(fast=True))
+    body = scenario.body()
+    await _request(app, scenario, body)  # warm-up: imports, first encode
+    lateness: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch(lateness, stop))
+    statuses: list[int] = []
+    remaining = iter(range(requests))
+
+    async def client() -> None:
+        for _ in remaining:
+            status = await _request(app, scenario, body)
+            statuses.append(status)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await watcher
+    lateness.sort()
+    return {
+        "requests": len(statuses),
+        "ok": sum(status == 200 for status in statuses),
+        "req_per_s": len(statuses) / elapsed,
+        "stall_max_ms": lateness[-1] * 1000,
+        "stall_p99_ms": lateness[int(len(lateness) * 0.99)] * 1000,
+        "stall_median_ms": statistics.median(lateness) * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS])
+    options = parser.parse_args()
+    chosen = [s for s in SCENARIOS if not options.scenario or s.name in options.scenario]
+    print(
+        f"{'scenario':<20} {'ok/requests':>12} {'req/s':>8} {'stall max':>10} {'p99':>7} {'median':>7}  (ms)"
+    )
+    for scenario in chosen:
+        figures = asyncio.run(run(scenario, options.requests, options.concurrency))
+        served = f"{figures['ok']:.0f}/{figures['requests']:.0f}"
+        stalls = " ".join(
+            f"{figures[name]:>{width}.2f}"
+            for name, width in (("stall_max_ms", 10), ("stall_p99_ms", 7), ("stall_median_ms", 7))
+        )
+        print(f"{scenario.name:<20} {served:>12} {figures['req_per_s']:>8.1f} {stalls}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
