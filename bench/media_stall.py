@@ -36,6 +36,7 @@ class Scenario:
     path: str
     content_type: str
     body: Callable[[], bytes]
+    distinct_prompts: bool = False  # `{n}` in the body becomes the request's number
 
 
 def _json(payload: dict[str, object]) -> Callable[[], bytes]:
@@ -102,11 +103,27 @@ SCENARIOS = [
         _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "size": "256x256"}),
     ),
     Scenario(
+        "image-256-distinct",
+        "POST",
+        "/v1/images/generations",
+        "application/json",
+        _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk, take {n}", "size": "256x256"}),
+        distinct_prompts=True,
+    ),
+    Scenario(
         "image-1024",
         "POST",
         "/v1/images/generations",
         "application/json",
         _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk", "size": "1024x1024"}),
+    ),
+    Scenario(
+        "image-1024-distinct",
+        "POST",
+        "/v1/images/generations",
+        "application/json",
+        _json({"model": "gpt-image-1", "prompt": "a lighthouse at dusk, take {n}", "size": "1024x1024"}),
+        distinct_prompts=True,
     ),
     Scenario(
         "image-edit-512",
@@ -188,8 +205,9 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
     remaining = iter(range(requests))
 
     async def client() -> None:
-        for _ in remaining:
-            status = await _request(app, scenario, body)
+        for number in remaining:
+            sent = body.replace(b"{n}", str(number).encode()) if scenario.distinct_prompts else body
+            status = await _request(app, scenario, sent)
             statuses.append(status)
 
     started = time.perf_counter()

@@ -12,8 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
-import anyio
-import anyio.to_thread
 import msgspec
 from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
@@ -33,15 +31,12 @@ from mockcore.media.transcription_plan import (
 from mockcore.media.transcription_request import Task, TranscriptionRequest, transcription_request
 from mockhttp.errors import error_response
 from mockhttp.media.audio_decode import pyav_installed, read_audio
+from mockhttp.media.offload import run_media_job
 from mockhttp.media.uploads import read_upload_form
 from mockhttp.pacing import sleep_until
 from mockhttp.services import Services
 
 _encode = msgspec.json.encode
-# Decodes a worker runs at once. FFmpeg releases the GIL only inside the codec; PyAV's
-# per-packet Python work does not, and several decoding threads held the event loop up to
-# 30-60 ms on a 2-core machine where one held it about as long as an idle loop (docs/api.md).
-DECODES_AT_ONCE = 1
 _TEXT_PLAIN = "text/plain"  # Litestar adds the charset
 _CONTENT_TYPES = {
     "json": MediaType.JSON,
@@ -230,7 +225,6 @@ def build_audio_handlers(services: Services) -> list[HTTPRouteHandler]:
     """`POST /v1/audio/transcriptions` and `POST /v1/audio/translations`."""
     clock = services.clock
     max_upload = services.settings.media_max_upload_bytes
-    decode_slots = anyio.CapacityLimiter(DECODES_AT_ONCE)
 
     async def answer(request: Request[Any, Any, Any], task: Task) -> Response[Any]:
         t0 = clock()  # on arrival, before the upload is read
@@ -242,9 +236,7 @@ def build_audio_handlers(services: Services) -> list[HTTPRouteHandler]:
         if upload is None:
             raise RequestError("The request has no audio: send it as the multipart file part `file`.", "file")
         settings = services.live.current()
-        prepared = await anyio.to_thread.run_sync(
-            _prepare, upload.data, fields, settings, task, limiter=decode_slots
-        )
+        prepared = await run_media_job(_prepare, upload.data, fields, settings, task)
         if prepared.plan.stream:
             return Stream(
                 paced_frames(prepared.events, t0, clock),

@@ -1,17 +1,26 @@
 """The multipart form of a media request: its fields and files, read under our limits.
 
 The body limit is the route handler's (`request_max_body_size`, `--media-max-upload-bytes`):
-Litestar answers 413 above it before the form is parsed. What this adds: a clear 400 for a
-body that is not a multipart form, and fields and files split apart, files read into bytes.
+Litestar answers 413 above it while the body arrives. The body is then parsed with
+`multipart` (the parser Litestar itself uses) straight into bytes, which takes about 0.3 ms
+per megabyte (its scans are `bytes.find`): on the event loop up to `INLINE_PARSE_BYTES`, as a
+media job in a thread above (handing a small parse to a thread cost more: starting a worker
+thread waits for the GIL behind the media threads). Litestar's own `request.form()` spools
+every file through an `UploadFile` with an await per chunk. A body that is not a multipart
+form, or a form that does not parse, is a 400.
 """
 
 from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import UploadFile
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
 from mockcore.errors import RequestError
+from mockhttp.media.offload import run_media_job
+
+MAX_PARTS = 64  # a form part count no media request comes near
+INLINE_PARSE_BYTES = 4 * 1024 * 1024  # parsed on the event loop up to this: about 1 ms
 
 
 class UploadedFile(msgspec.Struct, frozen=True):
@@ -39,23 +48,55 @@ class UploadedForm(msgspec.Struct, frozen=True):
         return files[0] if files else None
 
 
-async def read_upload_form(request: Request[Any, Any, Any]) -> UploadedForm:
-    """The request's multipart form; RequestError (400) if the body is not one."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _boundary(content_type: str) -> str:
+    """The form's boundary; RequestError if the body is not declared a multipart form."""
+    media_type, _, parameters = content_type.partition(";")
+    media_type = media_type.strip().lower()
     if media_type != "multipart/form-data":
         msg = f"This route takes a multipart/form-data body, not {media_type or 'a body without a type'}."
         raise RequestError(msg, None)
-    form = await request.form()
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "boundary" and value.strip().strip('"'):
+            return value.strip().strip('"')
+    raise RequestError("The multipart/form-data body has no boundary in its Content-Type.", None)
+
+
+def parse_upload_form(body: bytes, boundary: str) -> UploadedForm:
+    """The fields and files of a multipart `body`; RequestError (400) if it does not parse."""
     fields: dict[str, list[str]] = {}
     files: dict[str, list[UploadedFile]] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            data = await value.read()
-            await value.close()
-            part = UploadedFile(
-                filename=value.filename or "", content_type=value.content_type or "", data=data
-            )
-            files.setdefault(name, []).append(part)
-        else:
-            fields.setdefault(name, []).append(str(value))
+    segment: MultipartSegment | None = None
+    chunks: list[bytes] = []
+    try:
+        with PushMultipartParser(boundary, max_segment_count=MAX_PARTS) as parser:
+            for event in (*parser.parse(body), *parser.parse(b"")):
+                if isinstance(event, MultipartSegment):
+                    segment, chunks = event, []
+                elif event:
+                    chunks.append(event)
+                elif segment is not None:  # the end of a part
+                    data = b"".join(chunks)
+                    name = segment.name or ""
+                    if segment.filename is not None:
+                        upload = UploadedFile(segment.filename, segment.content_type or "", data)
+                        files.setdefault(name, []).append(upload)
+                    else:
+                        fields.setdefault(name, []).append(data.decode(segment.charset or "utf-8", "replace"))
+                    segment = None
+    except ParserLimitReached:
+        msg = f"The multipart/form-data body has more than {MAX_PARTS} parts."
+        raise RequestError(msg, None) from None
+    except ParserError as error:
+        msg = f"The multipart/form-data body does not parse: {error}."
+        raise RequestError(msg, None) from None
     return UploadedForm(fields=fields, files=files)
+
+
+async def read_upload_form(request: Request[Any, Any, Any]) -> UploadedForm:
+    """The request's multipart form; RequestError (400) if it is not one."""
+    boundary = _boundary(request.headers.get("content-type", ""))
+    body = await request.body()
+    if len(body) <= INLINE_PARSE_BYTES:
+        return parse_upload_form(body, boundary)
+    return await run_media_job(parse_upload_form, body, boundary)

@@ -3,7 +3,7 @@
 A job is a record in the media store (`video_<hex>`, every worker sees it); its status is
 computed from the record and the clock at each request (`mockcore.media.video_timeline`).
 The files are made on the first download of each (in a worker thread, one render per file
-and worker at a time, at most `RENDERS_AT_ONCE` at once) and kept in the store beside the
+and worker at a time, as a media job: `mockhttp.media.offload`) and kept in the store beside the
 record (`videofile_`, `videothumb_`, `videosprite_` + the same hex), so a second download,
 from any worker, is a read. Deleting a job deletes its files.
 """
@@ -37,6 +37,7 @@ from mockcore.media.video import (
 from mockcore.media.video_pages import video_list_query, video_page
 from mockcore.media.video_timeline import VideoState, poll_after_ms, video_state
 from mockhttp.errors import error_response
+from mockhttp.media.offload import run_media_job
 from mockhttp.media.uploads import read_upload_form
 from mockhttp.ports import MediaStore
 from mockhttp.render_json import encode_json
@@ -44,7 +45,6 @@ from mockhttp.services import Services
 
 VIDEOS_PATH = "/v1/videos"
 POLL_AFTER_HEADER = "openai-poll-after-ms"
-RENDERS_AT_ONCE = 2  # per worker: more would only slow each other (and the event loop) down
 _ID_HEX_BYTES = 24
 
 Variant = Literal["video", "thumbnail", "spritesheet"]
@@ -226,7 +226,6 @@ class _AssetRenders:
         self._media = media
         self._jobs = jobs
         self._pending: dict[str, asyncio.Future[bytes]] = {}
-        self._slots: asyncio.Semaphore | None = None
 
     async def content(self, job: VideoJob, asset: _Asset) -> bytes:
         """The file's bytes: from the store, or rendered now (and stored while the job exists)."""
@@ -242,10 +241,7 @@ class _AssetRenders:
         return await asyncio.shield(pending)
 
     async def _render(self, job: VideoJob, asset: _Asset, key: str) -> bytes:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(RENDERS_AT_ONCE)
-        async with self._slots:
-            content = await asyncio.to_thread(_rendered, job, asset)
+        content = await run_media_job(_rendered, job, asset)
         # The store is used from the event loop only (the local one is a plain dict).
         if self._jobs.get(job.id) is not None:  # not deleted while it rendered
             self._media.put(key, content)

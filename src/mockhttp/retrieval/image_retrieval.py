@@ -9,7 +9,6 @@ page-elements shape: `{"data": [{"index", "bounding_boxes": {class: [box, ...]}}
 import asyncio
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 from litestar import MediaType, Request, Response, post
 from litestar.handlers import HTTPRouteHandler
@@ -19,6 +18,7 @@ from mockcore.image_retrieval import ImageDetections, ImageRetrievalPlan, plan_i
 from mockcore.overrides import RequestOverrides
 from mockcore.settings import Settings
 from mockhttp.errors import error_response
+from mockhttp.media.offload import run_media_job
 from mockhttp.pacing import sleep_until
 from mockhttp.retrieval.admission import RetrievalAdmission
 from mockhttp.retrieval.pixels import INSTALL_HINT, ImageLibraryMissingError, check_pixels
@@ -85,7 +85,7 @@ def build_image_retrieval_handlers(services: Services) -> list[HTTPRouteHandler]
         overrides = admission.overrides(request, settings)
         body = await request.body()
         try:
-            plan = await anyio.to_thread.run_sync(_checked_plan, body, settings, overrides)
+            plan = await run_media_job(_checked_plan, body, settings, overrides)
         except ImageLibraryMissingError:
             return error_response(501, _NO_PILLOW)
         load.request_started()
