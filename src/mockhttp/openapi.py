@@ -5,10 +5,14 @@ schemas from `mockhttp.responses` (the types the renderer encodes), so the docum
 drift from the behaviour. Served at `/openapi.json`; fuzzers (schemathesis) read it.
 """
 
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 
+from mockcore.media.image_requests import ImageSizeName, OutputFormat, RequestedQuality
+from mockcore.media.image_requests import ResponseFormat as ImageResponseFormat
+from mockcore.media.transcription_request import ResponseFormat as TranscriptionFormat
+from mockcore.media.video import VIDEO_SECONDS, VIDEO_SIZES
 from mockcore.protocols.anthropic import MessagesRequest
 from mockcore.protocols.responses import ResponsesRequest
 from mockcore.protocols.tgi import GenerateRequest
@@ -164,6 +168,102 @@ def _get_operation(summary: str, content: dict[str, Any]) -> dict[str, Any]:
     return {"get": {"summary": summary, "responses": {"200": {"description": summary, "content": content}}}}
 
 
+# -- the multipart media routes ---------------------------------------------------------------
+# A form's fields are text on the wire; the enums are the core's own value sets.
+_FILE: dict[str, Any] = {"type": "string", "format": "binary"}
+_MEDIA_ANSWER = {"type": "object"}  # each route's JSON answer: see docs/api.md
+
+
+def _choices(literal: Any) -> dict[str, Any]:
+    """A text field that takes one of a Literal's values."""
+    return {"type": "string", "enum": list(get_args(literal))}
+
+
+def _form_operation(
+    summary: str, fields: dict[str, dict[str, Any]], required: list[str], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """One POST operation whose body is a multipart form (an upload)."""
+    form = {"type": "object", "properties": fields, "required": required}
+    envelope = _json_content({"$ref": _REF.format(name="ErrorBody")})
+    errors = {
+        "400": {
+            "description": "A missing or invalid field, or a file that does not decode.",
+            "content": envelope,
+        },
+        "401": {"description": _ERROR_STATUSES["401"], "content": envelope},
+        "413": {"description": "The upload is over --media-max-upload-bytes.", "content": envelope},
+        "501": {"description": "The server lacks the media extra (Pillow, PyAV).", "content": envelope},
+    }
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": form}}},
+            "responses": {"200": {"description": "The answer.", "content": answers}, **errors},
+        }
+    }
+
+
+def _media_operations() -> dict[str, Any]:
+    """The multipart routes: image edits, audio transcription and translation, video jobs."""
+    image_edit = _form_operation(
+        "Image edit",
+        {
+            "image": _FILE,
+            "mask": _FILE,
+            "prompt": {"type": "string", "minLength": 1},
+            "model": {"type": "string"},
+            "n": {"type": "string", "pattern": "^([1-9]|10)?$"},  # empty: the default, 1
+            "size": _choices(ImageSizeName),
+            "quality": _choices(RequestedQuality),
+            "response_format": _choices(ImageResponseFormat),
+            "output_format": _choices(OutputFormat),
+        },
+        ["image", "prompt"],
+        {**_json_content(_MEDIA_ANSWER), "text/event-stream": {"schema": _SSE_EVENT}},
+    )
+    audio_fields: dict[str, dict[str, Any]] = {
+        "file": _FILE,
+        "model": {"type": "string", "minLength": 1},
+        "prompt": {"type": "string"},
+        "response_format": _choices(TranscriptionFormat),
+    }
+    audio_answers = {
+        **_json_content(_MEDIA_ANSWER),
+        "text/plain": {"schema": {"type": "string"}},
+        "text/vtt": {"schema": {"type": "string"}},
+        "text/event-stream": {"schema": _SSE_EVENT},
+    }
+    video = _form_operation(
+        "Video generation job",
+        {
+            "prompt": {"type": "string", "minLength": 1, "maxLength": 32000},
+            "model": {"type": "string"},
+            "seconds": {"type": "string", "enum": [str(seconds) for seconds in VIDEO_SECONDS]},
+            "size": {"type": "string", "enum": list(VIDEO_SIZES)},
+        },
+        ["prompt"],
+        _json_content(_MEDIA_ANSWER),
+    )
+    return {
+        "/v1/images/edits": image_edit,
+        "/v1/audio/transcriptions": _form_operation(
+            "Audio transcription", audio_fields, ["file", "model"], audio_answers
+        ),
+        "/v1/audio/translations": _form_operation(
+            "Audio translation (English text)", audio_fields, ["file", "model"], audio_answers
+        ),
+        "/v1/videos": {
+            **video,
+            "get": {
+                "summary": "Video jobs, newest first (OpenAI's page: limit, after, order)",
+                "responses": {
+                    "200": {"description": "A page of jobs.", "content": _json_content(_MEDIA_ANSWER)}
+                },
+            },
+        },
+    }
+
+
 def openapi_document(version: str) -> dict[str, Any]:
     """The whole document, as plain values ready for JSON."""
     schemas, components = msgspec.json.schema_components(_TYPES, ref_template=_REF)
@@ -195,6 +295,7 @@ def openapi_document(version: str) -> dict[str, Any]:
         "info": {"title": "aiperf-mock-server", "version": version},
         "paths": {
             "/v1/chat/completions": _inference_operation("Chat completion", chat, chat_body, streams=True),
+            **_media_operations(),
             "/v1/completions": _inference_operation("Text completion", completion, text_body, streams=True),
             "/v1/embeddings": _inference_operation("Embeddings", embedding, embedding_body, streams=False),
             "/v1/ranking": _inference_operation("Passage ranking", ranking, ranking_body, streams=False),

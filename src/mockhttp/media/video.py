@@ -18,7 +18,7 @@ import urllib.parse
 from typing import Any, Literal
 
 import msgspec
-from litestar import MediaType, Request, Response, delete, get, post
+from litestar import HttpMethod, MediaType, Request, Response, get, route
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
@@ -267,7 +267,20 @@ def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
     jobs = _JobStore(services.media)
     renders = _AssetRenders(services.media, jobs)
 
-    @post(VIDEOS_PATH, status_code=200, request_max_body_size=services.settings.media_max_upload_bytes)
+    # One handler per path, several methods: Litestar's automatic OPTIONS answer of a path
+    # lists only the methods of the handler registered there first.
+    @route(
+        VIDEOS_PATH,
+        http_method=[HttpMethod.GET, HttpMethod.POST],
+        status_code=200,
+        request_max_body_size=services.settings.media_max_upload_bytes,
+    )
+    async def videos(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """`POST`: start a job; `GET`: a page of jobs."""
+        if request.method == HttpMethod.GET:
+            return list_videos(request)
+        return await create_video(request)
+
     async def create_video(request: Request[Any, Any, Any]) -> Response[bytes]:
         """Start a job; it renders for `video_render_latency` x seconds x megapixels."""
         spec = await _video_spec(request)
@@ -277,8 +290,7 @@ def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
         jobs.put(job)
         return _video_response(job, now_unix)
 
-    @get(VIDEOS_PATH)
-    async def list_videos(request: Request[Any, Any, Any]) -> Response[bytes]:
+    def list_videos(request: Request[Any, Any, Any]) -> Response[bytes]:
         """A page of jobs (`limit`, `after`, `order`), each with its status now."""
         query = video_list_query(_query(request))
         page = video_page(jobs.all(), query)
@@ -292,16 +304,23 @@ def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
         )
         return Response(encode_json(body), media_type=MediaType.JSON)
 
-    @get(f"{VIDEOS_PATH}/{{video_id:str}}")
-    async def retrieve_video(video_id: FromPath[str]) -> Response[bytes]:
+    @route(
+        f"{VIDEOS_PATH}/{{video_id:str}}", http_method=[HttpMethod.GET, HttpMethod.DELETE], status_code=200
+    )
+    async def video(request: Request[Any, Any, Any], video_id: FromPath[str]) -> Response[bytes]:
+        """`GET`: the job now; `DELETE`: forget it."""
+        if request.method == HttpMethod.DELETE:
+            return delete_video(video_id)
+        return retrieve_video(video_id)
+
+    def retrieve_video(video_id: str) -> Response[bytes]:
         """The job with its status now, and when to ask again (`openai-poll-after-ms`)."""
         job = jobs.get(video_id)
         if job is None:
             return _not_found(video_id)
         return _video_response(job, time.time())
 
-    @delete(f"{VIDEOS_PATH}/{{video_id:str}}", status_code=200)
-    async def delete_video(video_id: FromPath[str]) -> Response[bytes]:
+    def delete_video(video_id: str) -> Response[bytes]:
         """Forget the job and its files."""
         if not jobs.delete(video_id):
             return _not_found(video_id)
@@ -322,4 +341,4 @@ def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
         content = await renders.content(job, asset)
         return Response(content, media_type=asset.media_type)
 
-    return [create_video, list_videos, retrieve_video, delete_video, video_content]
+    return [videos, video, video_content]
