@@ -18,7 +18,7 @@ from mockcore.generation import GenerationCommand
 from mockcore.generation.planner import plan_generation, shape_input_tokens
 from mockcore.limits import check_limits
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
-from mockcore.plan import EmbeddingPlan, GenerationPlan, ResponsePlan
+from mockcore.plan import EmbeddingPlan, GenerationPlan, RankingProtocol, ResponsePlan
 from mockcore.planner import chat_command, completion_command
 from mockcore.protocols.anthropic import MessagesRequest, messages_command
 from mockcore.protocols.responses import ResponsesRequest, responses_command
@@ -112,6 +112,10 @@ def fault_mix(text: str) -> FaultMix:
     return _parse_fault_mix(text)
 
 
+# The field that holds what a ranking protocol ranks: NIM's passages, TEI's texts, Cohere's documents.
+_RANKED_PARAMS: dict[RankingProtocol, str] = {"nim": "passages", "tei": "texts", "cohere": "documents"}
+
+
 def fault_context(plan: ResponsePlan | None) -> FaultContext:
     """What a fault's message says about the request: model, prompt and output tokens."""
     if plan is None:
@@ -124,7 +128,7 @@ def fault_context(plan: ResponsePlan | None) -> FaultContext:
             output_tokens=plan.max_tokens,
             prompt_param=param,
         )
-    param = "input" if isinstance(plan, EmbeddingPlan) else "passages"
+    param = "input" if isinstance(plan, EmbeddingPlan) else _RANKED_PARAMS[plan.protocol]
     return FaultContext(model=plan.model, prompt_tokens=plan.usage.prompt_tokens, prompt_param=param)
 
 

@@ -21,6 +21,7 @@ from tests.http.conftest import INSTANT
 from mockcore import Settings, predict
 from mockcore.plan import RankingPlan
 from mockcore.requests import Route
+from mockcore.service import fault_context
 from mockhttp import create_app
 
 QUERY = "What is the capital of France?"
@@ -274,3 +275,17 @@ def test_a_refused_key_answers_in_each_routes_envelope() -> None:
     assert set(cohere_refusal.json()) == {"message"}
     assert accepted.status_code == 200
     assert uuid.UUID(accepted.json()["id"]).version == 4
+
+
+@pytest.mark.parametrize(
+    ("route", "payload", "param"),
+    [
+        ("ranking", {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]}, "passages"),
+        ("tei_rerank", {"query": "q", "texts": ["p"]}, "texts"),
+        ("cohere_rerank", {"model": "m", "query": "q", "documents": ["p"]}, "documents"),
+    ],
+)
+def test_a_fault_message_names_the_field_each_ranking_protocol_ranks(
+    route: Route, payload: dict[str, object], param: str
+) -> None:
+    assert fault_context(predict(route, payload).plan).prompt_param == param
