@@ -35,8 +35,8 @@ PartialImages = Annotated[int, msgspec.Meta(ge=0, le=MAX_PARTIAL_IMAGES)]
 Compression = Annotated[int, msgspec.Meta(ge=0, le=100)]
 
 
-class ImageGenerationRequest(msgspec.Struct, kw_only=True):
-    """`POST /v1/images/generations`, in the order of OpenAI's reference."""
+class ImageOptions(msgspec.Struct, kw_only=True):
+    """What a generation and an edit both take, in the order of OpenAI's reference."""
 
     prompt: Prompt
     model: str | None = None
@@ -52,10 +52,15 @@ class ImageGenerationRequest(msgspec.Struct, kw_only=True):
     user: str | None = None
     safety_identifier: str | None = None
     moderation: Moderation | None = None
+
+
+class ImageGenerationRequest(ImageOptions, kw_only=True):
+    """`POST /v1/images/generations`."""
+
     style: Style | None = None
 
 
-class ImageEditRequest(msgspec.Struct, kw_only=True):
+class ImageEditRequest(ImageOptions, kw_only=True):
     """The text fields of `POST /v1/images/edits` (the image and mask travel as file parts).
 
     `url` names the image to edit instead of a file part (SGLang's extension, which aiperf
@@ -63,21 +68,7 @@ class ImageEditRequest(msgspec.Struct, kw_only=True):
     served by URL.
     """
 
-    prompt: Prompt
-    model: str | None = None
-    n: ImageCount | None = None
-    size: ImageSizeName | None = None
-    quality: RequestedQuality | None = None
-    response_format: ResponseFormat | None = None
-    output_format: OutputFormat | None = None
-    output_compression: Compression | None = None
-    background: RequestedBackground | None = None
-    stream: bool | None = None
-    partial_images: PartialImages | None = None
     input_fidelity: InputFidelity | None = None
-    user: str | None = None
-    safety_identifier: str | None = None
-    moderation: Moderation | None = None
     url: str | None = None
 
 

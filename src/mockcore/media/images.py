@@ -20,6 +20,7 @@ from mockcore.media.image_requests import (
     MAX_INPUT_IMAGES,
     ImageEditRequest,
     ImageGenerationRequest,
+    ImageOptions,
     ImageSizeName,
     OutputFormat,
     RequestedBackground,
@@ -139,14 +140,14 @@ def _background(requested: RequestedBackground | None, output_format: OutputForm
     return "transparent"
 
 
-def _safety_identifier(request: ImageGenerationRequest | ImageEditRequest) -> str | None:
+def _safety_identifier(request: ImageOptions) -> str | None:
     """A non-empty `safety_identifier`, else the deprecated `user`, as OpenAI echoes it."""
     return request.safety_identifier or request.user or None
 
 
 def _plan(
     operation: ImageOperation,
-    request: ImageGenerationRequest | ImageEditRequest,
+    request: ImageOptions,
     size: ImageSize,
     inputs: Sequence[InputImage],
     settings: Settings,
