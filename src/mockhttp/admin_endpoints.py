@@ -10,7 +10,7 @@ import hmac
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, Response, get, patch
+from litestar import HttpMethod, MediaType, Request, Response, route
 from litestar.handlers import HTTPRouteHandler
 
 from mockcore.errors import ErrorInfo, RequestError, invalid_request_info
@@ -54,20 +54,20 @@ def build_admin_handlers(services: Services) -> list[HTTPRouteHandler]:
             403, ErrorInfo(message=message, type="permission_error", param=None, code="invalid_admin_key")
         )
 
-    @get(ADMIN_CONFIG_PATH)
-    async def read_config(request: Request[Any, Any, Any]) -> Response[bytes]:
-        """The latency and fault settings in effect now."""
+    # One handler for both methods: Litestar's automatic OPTIONS answer of a path lists only
+    # the methods of the handler registered there first.
+    @route(ADMIN_CONFIG_PATH, http_method=[HttpMethod.GET, HttpMethod.PATCH], status_code=200)
+    async def admin_config(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """`GET`: the latency and fault settings in effect now; `PATCH`: change them."""
         refusal = forbidden(request)
         if refusal is not None:
             return refusal
+        if request.method == HttpMethod.PATCH:
+            return await change_config(request)
         return Response(_config_body(services), media_type=MediaType.JSON)
 
-    @patch(ADMIN_CONFIG_PATH)
     async def change_config(request: Request[Any, Any, Any]) -> Response[bytes]:
         """Apply a JSON object of changes for every worker; answer the settings now in effect."""
-        refusal = forbidden(request)
-        if refusal is not None:
-            return refusal
         try:
             changes = msgspec.json.decode(await request.body())
         except msgspec.DecodeError as exc:
@@ -87,4 +87,4 @@ def build_admin_handlers(services: Services) -> list[HTTPRouteHandler]:
             return error_response(400, invalid_request_info(error))
         return Response(_config_body(services), media_type=MediaType.JSON)
 
-    return [read_config, change_config]
+    return [admin_config]

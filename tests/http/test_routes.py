@@ -162,3 +162,17 @@ def test_unknown_request_fields_are_ignored(app_client: TestClient[Litestar]) ->
         "something_new": {"nested": [1, 2, 3]},
     }
     assert app_client.post("/v1/chat/completions", json=payload).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/admin/config", {"GET", "PATCH"}),
+        ("/v1/videos", {"GET", "POST"}),
+        ("/v1/videos/video_1", {"GET", "DELETE"}),
+    ],
+)
+def test_options_lists_every_method_of_a_path(path: str, methods: set[str]) -> None:
+    with TestClient(create_app(Settings(ttft=0.0, itl=0.0, admin_key="k"))) as client:
+        allowed = client.options(path).headers["allow"]
+    assert {method.strip() for method in allowed.split(",")} == {*methods, "OPTIONS"}
