@@ -240,7 +240,13 @@ def test_counters_never_go_backwards_while_a_worker_is_killed_and_respawned(cli_
                     os.kill(workers[1], signal.SIGKILL)
                 current = counter_samples(scrape_metrics(scraper))
                 for key, value in previous.items():
-                    assert current.get(key, 0.0) >= value, f"{key} went from {value} to {current.get(key)}"
+                    if current.get(key, 0.0) < value:  # say whether later scrapes see it too
+                        later = [counter_samples(scrape_metrics(scraper)).get(key) for _ in range(5)]
+                        slots = server.worker_slots()
+                        pytest.fail(
+                            f"{key} went from {value} to {current.get(key)} at scrape {index}; "
+                            f"the next five scrapes: {later}; worker slots: {slots}"
+                        )
                 previous = current
         deadline = time.monotonic() + 60.0
         while len(server.worker_pids()) < 5:  # four plus the respawned one
