@@ -1,5 +1,6 @@
 """Raw request bytes to a validated request Struct: one typed decoder per route, built once."""
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -24,12 +25,19 @@ _DECODERS: dict[Route, msgspec.json.Decoder[Any]] = {
 }
 
 
-def decode_strictly(decoder: "msgspec.json.Decoder[T]", body: bytes) -> T:
-    """Decode `body` strictly (`"5"` is not an int); raise `RequestError` naming the field."""
+def decode_strictly(
+    decoder: "msgspec.json.Decoder[T]",
+    body: bytes,
+    explain: Callable[[msgspec.ValidationError], RequestError] = error_from_validation,
+) -> T:
+    """Decode `body` strictly (`"5"` is not an int); raise `RequestError` naming the field.
+
+    `explain` words a validation error (a route may add the accepted values, say).
+    """
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise error_from_validation(exc) from None
+        raise explain(exc) from None
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # msgspec lets invalid UTF-8 inside a string through as UnicodeDecodeError.
         raise error_from_malformed_json(exc) from None

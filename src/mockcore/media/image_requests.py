@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from mockcore.errors import RequestError, error_from_malformed_json, error_from_validation
+from mockcore.decoding import decode_strictly
+from mockcore.errors import RequestError, error_from_validation
 
 ImageSizeName = Literal[
     "auto", "256x256", "512x512", "1024x1024", "1536x1024", "1024x1536", "1792x1024", "1024x1792"
@@ -99,12 +100,7 @@ def _explained(exc: msgspec.ValidationError) -> RequestError:
 
 def decode_generation_request(body: bytes) -> ImageGenerationRequest:
     """The JSON body of a generation request; RequestError (400) naming the bad field."""
-    try:
-        return _GENERATION_DECODER.decode(body)
-    except msgspec.ValidationError as exc:
-        raise _explained(exc) from None
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise error_from_malformed_json(exc) from None
+    return decode_strictly(_GENERATION_DECODER, body, _explained)
 
 
 def edit_request_from_fields(fields: Mapping[str, str]) -> ImageEditRequest:

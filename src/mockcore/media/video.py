@@ -12,7 +12,8 @@ from typing import Annotated
 
 import msgspec
 
-from mockcore.errors import RequestError, error_from_malformed_json, error_from_validation
+from mockcore.decoding import decode_strictly
+from mockcore.errors import RequestError, error_from_validation
 from mockcore.settings import Settings
 
 DEFAULT_VIDEO_MODEL = "sora-2"
@@ -113,13 +114,7 @@ def video_spec(request: VideoCreateRequest) -> VideoSpec:
 
 def video_spec_from_json(body: bytes) -> VideoSpec:
     """A JSON body's request, checked."""
-    try:
-        request = _JSON_DECODER.decode(body)
-    except msgspec.ValidationError as exc:
-        raise error_from_validation(exc) from exc
-    except msgspec.DecodeError as exc:
-        raise error_from_malformed_json(exc) from exc
-    return video_spec(request)
+    return video_spec(decode_strictly(_JSON_DECODER, body))
 
 
 def video_spec_from_form(fields: dict[str, str]) -> VideoSpec:
