@@ -295,12 +295,13 @@ def test_a_fault_message_names_the_field_each_ranking_protocol_ranks(
 def test_the_official_cohere_client_reranks_in_the_ranking_order(
     http: httpx.Client, instant_server: str
 ) -> None:
-    client = cohere_sdk.ClientV2(api_key="x", base_url=instant_server)
-    reply = client.rerank(model="rerank-v3.5", query=QUERY, documents=PASSAGES, top_n=2)
-    assert [result.index for result in reply.results] == nim_order(http, QUERY, PASSAGES)[:2]
-    assert all(0.0 < result.relevance_score < 1.0 for result in reply.results)
-    assert reply.meta is not None
-    assert reply.meta.billed_units is not None
-    assert reply.meta.billed_units.search_units == 1
-    with pytest.raises(cohere_sdk.BadRequestError):
-        client.rerank(model="rerank-v3.5", query=QUERY, documents=[])
+    with httpx.Client(timeout=30.0) as transport:  # closed here, not by the garbage collector
+        client = cohere_sdk.ClientV2(api_key="x", base_url=instant_server, httpx_client=transport)
+        reply = client.rerank(model="rerank-v3.5", query=QUERY, documents=PASSAGES, top_n=2)
+        assert [result.index for result in reply.results] == nim_order(http, QUERY, PASSAGES)[:2]
+        assert all(0.0 < result.relevance_score < 1.0 for result in reply.results)
+        assert reply.meta is not None
+        assert reply.meta.billed_units is not None
+        assert reply.meta.billed_units.search_units == 1
+        with pytest.raises(cohere_sdk.BadRequestError):
+            client.rerank(model="rerank-v3.5", query=QUERY, documents=[])
