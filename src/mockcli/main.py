@@ -10,12 +10,14 @@ and the whole range).
 import inspect
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
 import typer
 
 from mockcli.config import ConfigError, resolve_settings
+from mockcli.engine_process import check_engine
 from mockcli.logs import configure_logging, wants_json
 from mockcli.options import (
     FIELD_NAMES,
@@ -31,16 +33,22 @@ from mockcli.unsupported import UNSUPPORTED_OPTIONS, check_unsupported, unsuppor
 from mockcore.settings import settings_as_config
 
 EXIT_INVALID_OPTION = 2
+HELP_WIDTH = 100
+# `aiperf-mock-server simulate TRACE ...` replays a trace through the engine instead of serving.
+SIMULATE_COMMAND = "simulate"
 
 app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     help="OpenAI-compatible mock inference server with simulated latency and DCGM telemetry.",
+    # Wide enough that the longest variable name (MOCK_SERVER_SCHEDULER_MAX_PREFILL_CHUNKS_PER_STEP)
+    # is never split across lines.
+    context_settings={"terminal_width": HELP_WIDTH, "max_content_width": HELP_WIDTH},
 )
 
 
-def _option_parameter(field_name: str) -> inspect.Parameter:
+def option_parameter(field_name: str) -> inspect.Parameter:
     """One Typer option: a switch pair for booleans, a raw string for everything else.
 
     `--no-verbose` exists so that a flag can switch off what the environment switched on.
@@ -76,6 +84,7 @@ def main(**flags: Any) -> None:
     try:
         check_unsupported(unsupported, os.environ)
         settings = resolve_settings(flags, os.environ)
+        check_engine(settings)
     except ConfigError as error:
         print(f"Error: {error}", file=sys.stderr)  # noqa: T201 - the one line SPEC section 1 asks for
         raise typer.Exit(EXIT_INVALID_OPTION) from None
@@ -91,7 +100,7 @@ def main(**flags: Any) -> None:
 # Typer reads the options from the signature: give `main` one parameter per setting.
 main.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [
-        *(_option_parameter(name) for name in FIELD_NAMES),
+        *(option_parameter(name) for name in FIELD_NAMES),
         *(_unsupported_parameter(name) for name in UNSUPPORTED_OPTIONS),
     ],
     return_annotation=None,
@@ -100,5 +109,10 @@ app.command()(main)
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: `simulate TRACE` replays a trace offline; anything else serves."""
+    if len(sys.argv) > 1 and sys.argv[1] == SIMULATE_COMMAND:
+        from mockcli.simulate import simulate_app  # noqa: PLC0415 - it imports this module
+
+        simulate_app(sys.argv[2:], prog_name=f"{Path(sys.argv[0]).name} {SIMULATE_COMMAND}")
+        return
     app()

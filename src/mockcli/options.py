@@ -60,13 +60,21 @@ def _valid_values_of_type(field_name: str) -> str:
     if isinstance(info, msgspec.inspect.BoolType):
         return "true or false"
     if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
-        kind = "integer" if isinstance(info, msgspec.inspect.IntType) else "number"
-        if info.ge is not None and info.le is not None:
-            return f"{kind} {_bound(info.ge)}-{_bound(info.le)}"
-        if info.ge is not None:
-            return f"{kind} >= {_bound(info.ge)}"
-        return f"any {kind}"
+        return _numeric_range(info)
     return "a non-empty string"
+
+
+def _numeric_range(info: msgspec.inspect.IntType | msgspec.inspect.FloatType) -> str:
+    kind = "integer" if isinstance(info, msgspec.inspect.IntType) else "number"
+    if info.ge is not None and info.le is not None:
+        return f"{kind} {_bound(info.ge)}-{_bound(info.le)}"
+    if info.gt is not None and info.le is not None:
+        return f"{kind} > {_bound(info.gt)} and <= {_bound(info.le)}"
+    if info.ge is not None:
+        return f"{kind} >= {_bound(info.ge)}"
+    if info.gt is not None:
+        return f"{kind} > {_bound(info.gt)}"
+    return f"any {kind}"
 
 
 def is_switch(field_name: str) -> bool:

@@ -10,9 +10,11 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
 
+from mockcli.engine_process import start_engine_process, stop_engine_process
 from mockcli.logs import logging_dictconfig, wants_json
 from mockcore import Settings
 from mockhttp.app import FAULT_SEED_ENV, GPU_SEED_ENV, SETTINGS_ENV, STARTED_AT_ENV, STATE_FILE_ENV
+from mockhttp.engine.remote import ENGINE_SOCKET_ENV, engine_socket_path
 from mockhttp.media_store import remove_media_directory
 from mockhttp.services import seed_or_fresh
 from mockhttp.shared_state import create_shared_state_file
@@ -67,9 +69,16 @@ def build_server(settings: Settings) -> MPServer:
 def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM; the state file is removed on the way out."""
     state_file = create_shared_state_file()
+    engine_process = None
+    socket_path = engine_socket_path(state_file)
     try:
         os.environ.update(worker_environment(settings, state_file))
+        if settings.engine is not None and settings.workers > 1:
+            engine_process = start_engine_process(settings, socket_path)
+            os.environ[ENGINE_SOCKET_ENV] = str(socket_path)
         build_server(settings).serve()
     finally:
+        if engine_process is not None:
+            stop_engine_process(engine_process, socket_path)
         state_file.unlink(missing_ok=True)
         remove_media_directory(state_file)

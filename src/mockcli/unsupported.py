@@ -2,8 +2,8 @@
 
 A CI script written for the reference may carry them. Each is a flag here, so it is parsed,
 and giving one fails with a line that names it and the work it belongs to: never accepted
-and ignored. A switch turned *off* (`--no-scheduler-enabled`) asks for what this server does
-anyway, so it passes.
+and ignored. A switch turned *off* (`--no-tokenizer-trust-remote-code`) asks for what this
+server does anyway, so it passes.
 """
 
 from collections.abc import Mapping
@@ -12,7 +12,6 @@ from typing import Any
 from mockcli.config import ConfigError
 from mockcore.settings import environment_variable
 
-_ENGINE = "the continuous-batching engine simulation"
 _TOKENIZER = "real tokenizers (this server counts 4 characters per token)"
 _RECORDING = "request recording"
 _ACCURACY = "the accuracy-dataset mode"
@@ -20,15 +19,6 @@ _ANTHROPIC = "the Anthropic Messages route"
 
 # option name -> (is a switch, the work it belongs to)
 UNSUPPORTED_OPTIONS: dict[str, tuple[bool, str]] = {
-    "scheduler_enabled": (True, _ENGINE),
-    "scheduler_step_ms": (False, _ENGINE),
-    "scheduler_max_batch_size": (False, _ENGINE),
-    "scheduler_max_prefill_chunks_per_step": (False, _ENGINE),
-    "scheduler_prefill_chunk_tokens": (False, _ENGINE),
-    "scheduler_goodput_collapse_enabled": (True, _ENGINE),
-    "scheduler_goodput_collapse_threshold": (False, _ENGINE),
-    "scheduler_goodput_collapse_slope": (False, _ENGINE),
-    "scheduler_goodput_collapse_floor": (False, _ENGINE),
     "tokenizer": (False, _TOKENIZER),
     "tokenizer_revision": (False, _TOKENIZER),
     "tokenizer_trust_remote_code": (True, _TOKENIZER),

@@ -23,6 +23,9 @@ class Usage(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     # Prompt tokens read from, and written to, the prompt cache (Anthropic's `cache_control`).
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
+    # Whether an engine's prefix cache decided `cache_read_tokens` (OpenAI's
+    # `prompt_tokens_details.cached_tokens` is then reported, 0 included).
+    engine_cached: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -209,6 +212,8 @@ class GenerationPlan(msgspec.Struct, frozen=True, kw_only=True):
     cache_points: tuple[CachePoint, ...] = ()
     # Request fields the protocol repeats in its answer (the Responses object), as JSON values.
     echo: dict[str, Any] | None = None
+    # Hashes of the prompt's full KV blocks, for the engine's prefix cache (empty without --engine).
+    prompt_blocks: tuple[int, ...] = ()
 
     @property
     def event_count(self) -> int:

@@ -17,6 +17,14 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 GPU_MODEL_IDS: tuple[str, ...] = ("rtx6000", "a100", "h100", "h100-sxm", "h200", "b200", "gb200")
 LOG_LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# The profile `--scheduler-enabled` turns the engine on with.
+DEFAULT_ENGINE_PROFILE = "llama-3.1-8b"
+# The engine's roofline defaults: the fraction of peak arithmetic (MFU) and of peak memory
+# bandwidth (MBU) a step achieves, and the fixed cost of a step (scheduling, kernel launches,
+# sampling). Calibrated against published vLLM figures in docs/engine.md.
+DEFAULT_MFU = 0.5
+DEFAULT_MBU = 0.8
+DEFAULT_STEP_OVERHEAD_MS = 0.6
 # What `--fast` sets to 0, as the reference server's fast mode does.
 FAST_ZEROED: tuple[str, ...] = (
     "ttft",
@@ -69,6 +77,100 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ge=0, le=10, description="coefficient of variation of a log-normal factor on each ITL gap"
         ),
     ] = 0.0
+    engine: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                description="simulate a continuous-batching engine serving this model profile "
+                "(llama-3.1-8b, llama-3.1-70b, mixtral-8x7b, qwen3-0.6b, or a .toml/.json file); "
+                "TTFT and ITL then come from it",
+            ),
+        ]
+        | None
+    ) = None
+    tensor_parallel: Annotated[
+        int, msgspec.Meta(ge=1, le=8, description="GPUs (of --dcgm-gpu-name) the engine's model spans")
+    ] = 1
+    max_num_seqs: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=65536,
+                description="engine: most sequences in one batch (unset: vLLM's default for the GPU)",
+            ),
+        ]
+        | None
+    ) = None
+    max_num_batched_tokens: (
+        Annotated[
+            int,
+            msgspec.Meta(
+                ge=1,
+                le=1 << 20,
+                description="engine: most tokens one step computes (unset: vLLM's default for the GPU)",
+            ),
+        ]
+        | None
+    ) = None
+    gpu_memory_utilization: Annotated[
+        float, msgspec.Meta(gt=0, le=1, description="engine: fraction of GPU memory for weights and KV cache")
+    ] = 0.9
+    max_waiting_requests: (
+        Annotated[
+            int, msgspec.Meta(ge=0, description="engine: waiting-queue length past which requests get 429")
+        ]
+        | None
+    ) = None
+    enable_prefix_caching: Annotated[
+        bool, msgspec.Meta(description="engine: reuse the KV blocks of shared prompt prefixes")
+    ] = True
+    engine_mfu: Annotated[
+        float, msgspec.Meta(gt=0, le=1, description="engine: fraction of peak FLOP/s a step achieves")
+    ] = DEFAULT_MFU
+    engine_mbu: Annotated[
+        float,
+        msgspec.Meta(gt=0, le=1, description="engine: fraction of peak memory bandwidth a step achieves"),
+    ] = DEFAULT_MBU
+    engine_step_overhead_ms: Annotated[
+        float, msgspec.Meta(ge=0, description="engine: fixed cost of every step, milliseconds")
+    ] = DEFAULT_STEP_OVERHEAD_MS
+    scheduler_enabled: Annotated[
+        bool,
+        msgspec.Meta(
+            description="the reference's batch scheduler: turns --engine on (llama-3.1-8b if unset)"
+        ),
+    ] = False
+    scheduler_step_ms: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="the reference's step time: here the engine's step-time floor, ms"),
+    ] = 0.0
+    scheduler_max_batch_size: (
+        Annotated[int, msgspec.Meta(ge=1, description="the reference's batch size: sets --max-num-seqs")]
+        | None
+    ) = None
+    scheduler_max_prefill_chunks_per_step: (
+        Annotated[int, msgspec.Meta(ge=1, description="engine: sequences whose prefill advances per step")]
+        | None
+    ) = None
+    scheduler_prefill_chunk_tokens: (
+        Annotated[int, msgspec.Meta(ge=1, description="engine: prefill tokens one sequence takes per step")]
+        | None
+    ) = None
+    scheduler_goodput_collapse_enabled: Annotated[
+        bool, msgspec.Meta(description="engine: the batch shrinks when the engine is overloaded (reference)")
+    ] = False
+    scheduler_goodput_collapse_threshold: Annotated[
+        float,
+        msgspec.Meta(ge=0, description="engine: overload (requests / batch size) where collapse starts"),
+    ] = 1.5
+    scheduler_goodput_collapse_slope: Annotated[
+        float, msgspec.Meta(ge=0, description="engine: batch shrink per unit of overload past the threshold")
+    ] = 0.5
+    scheduler_goodput_collapse_floor: Annotated[
+        float, msgspec.Meta(ge=0, le=1, description="engine: smallest batch, as a fraction of the batch size")
+    ] = 0.3
     fast: Annotated[
         bool, msgspec.Meta(description="every latency 0: TTFT, ITL and the retrieval latencies")
     ] = False
@@ -244,6 +346,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         if self.fast:
             for name in FAST_ZEROED:
                 msgspec.structs.force_setattr(self, name, 0.0)
+        if self.scheduler_enabled and self.engine is None:
+            msgspec.structs.force_setattr(self, "engine", DEFAULT_ENGINE_PROFILE)
 
     @property
     def effective_log_level(self) -> LogLevel:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import msgspec
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
+from mockcore.engine import Rejection
 from mockcore.errors import invalid_request_info
 from mockcore.faults import ANSWER_BREAKING_KINDS, RETRY_AFTER_S, InjectedFault
 from mockcore.generation.planner import latency_shape
@@ -25,7 +26,10 @@ from mockcore.requests import Route
 from mockcore.rerank import RERANK_ROUTES, plan_rerank_request
 from mockcore.service import admitted_schedule, needs_sequence_number
 from mockcore.settings import Settings
+from mockcore.timing import Schedule
 from mockhttp.access_log import AccessRecord
+from mockhttp.engine.pacing import send_engine_paced
+from mockhttp.engine.port import EngineRejectedError, EngineTicket
 from mockhttp.metrics_recorder import RequestFacts
 from mockhttp.pacing import StreamProgress, send_paced, sleep_until
 from mockhttp.protocols.registry import WIRE_FORMATS
@@ -86,6 +90,7 @@ class InferenceService:
         # OS avoids a system call per request (uuid4 reads os.urandom each time).
         self._ids = random.Random()  # noqa: S311
         self._metrics = services.metrics.recorder
+        self._engine = services.engine
         self._adopt(services.settings)
 
     def _adopt(self, settings: Settings) -> None:
@@ -104,6 +109,11 @@ class InferenceService:
     def clock(self) -> Callable[[], float]:
         """The clock deadlines are kept on."""
         return self._clock
+
+    @property
+    def has_engine(self) -> bool:
+        """Whether generations are timed by the batching engine (`--engine`)."""
+        return self._engine is not None
 
     @property
     def open_streams(self) -> int:
@@ -222,6 +232,57 @@ class InferenceService:
         """A version-4 UUID in its usual spelling (Cohere's response ids)."""
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
+    async def enter_engine(self, plan: ResponsePlan, *, streaming: bool) -> EngineTicket | None:
+        """Queue a generation in the engine (None without `--engine`, or for other plans).
+
+        Raises `RejectedError`: 429 with Retry-After when the engine's waiting queue is full,
+        400 when the request can never fit in its KV cache. A refused stream gives its slot back.
+        """
+        engine = self._engine
+        if engine is None or not isinstance(plan, GenerationPlan):
+            return None
+        try:
+            return await engine.admit(plan.usage.prompt_tokens, plan.event_count, plan.prompt_blocks)
+        except EngineRejectedError as error:
+            if streaming:
+                self.release_stream()
+            raise engine_refusal(error.rejection, stream=streaming) from None
+
+    async def _stream_engine(
+        self,
+        plan: GenerationPlan,
+        t0: float,
+        *,
+        ticket: EngineTicket,
+        send_chunk: Callable[[bytes], Awaitable[None]],
+        progress: StreamProgress,
+        fault: InjectedFault | None,
+    ) -> None:
+        """The engine's half of `stream`: frames at the engine's token times."""
+        await ticket.token_time(0)
+        # The prefix-cache hit is known once the first step ran; the usage chunk reports it.
+        usage = msgspec.structs.replace(
+            plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True
+        )
+        plan = msgspec.structs.replace(plan, usage=usage)
+        wire = WIRE_FORMATS[plan.endpoint]
+        frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
+        shape = None
+        if fault is not None:
+            strike = fault.strike_after(plan.event_count)
+
+            def shape(index: int, offset: float) -> float | None:
+                return fault.shaped_offset(index, offset, strike)
+
+        await send_engine_paced(
+            frames, ticket, t0, clock=self._clock, send_chunk=send_chunk, progress=progress, shape=shape
+        )
+
+    def _engine_cancel(self, ticket: EngineTicket) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.cancel(ticket)
+
     def release_stream(self) -> None:
         """Give back the slot of a stream that ended, however it ended."""
         self._open_streams -= 1
@@ -234,10 +295,12 @@ class InferenceService:
         *,
         record: AccessRecord | None = None,
         fault: InjectedFault | None = None,
+        ticket: EngineTicket | None = None,
     ) -> bytes:
         """The whole JSON body, released at the plan's response deadline.
 
-        A `stall` or `slow_headers` fault holds it `delay_s` longer; after an `abort` or a
+        With an engine `ticket` the deadline is when the engine samples the last token. A
+        `stall` or `slow_headers` fault holds it `delay_s` longer; after an `abort` or a
         `truncate` the caller breaks the answer (the body is still returned, to cut).
         """
         load = self._services.load
@@ -250,7 +313,13 @@ class InferenceService:
         now = t0
         delay_s = fault.delay_s if fault is not None else 0.0
         try:
-            now = await sleep_until(t0 + plan.response_offset_s + delay_s, self._clock, asyncio.sleep)
+            if ticket is None:
+                due = t0 + plan.response_offset_s
+            else:
+                assert isinstance(plan, GenerationPlan)  # noqa: S101 - only generations get tickets
+                due = await ticket.token_time(plan.event_count - 1)
+                plan = engine_timed(plan, ticket, t0)
+            now = await sleep_until(due + delay_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
                 tokens = plan.usage.completion_tokens
                 wire = WIRE_FORMATS[plan.endpoint]
@@ -261,6 +330,8 @@ class InferenceService:
                 body = ranking_body(plan, self._new_uuid() if plan.protocol == "cohere" else "")
             return body
         finally:
+            if ticket is not None and not body:
+                self._engine_cancel(ticket)
             broken = fault is not None and fault.kind in ANSWER_BREAKING_KINDS
             load.request_finished(0 if broken else tokens)
             metrics.answer_finished(
@@ -279,8 +350,11 @@ class InferenceService:
         *,
         record: AccessRecord | None = None,
         fault: InjectedFault | None = None,
+        ticket: EngineTicket | None = None,
     ) -> None:
         """Send the SSE frames through `send_chunk`, each at t0 + TTFT + k * ITL or later.
+
+        With an engine `ticket`, each at the time the engine samples its token instead.
 
         Cancelling the call (the client left) stops it at once; the tokens counted are those
         handed to the transport. A transport fault breaks the stream after its k-th token
@@ -298,24 +372,43 @@ class InferenceService:
         progress = StreamProgress(usage.completion_tokens, metrics.observe_gap)
         offset_of = plan.schedule.event_offsets()
         wire = WIRE_FORMATS[plan.endpoint]
-        frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
-        if fault is None:
-            events: Iterator[tuple[float, bytes]] = ((offset_of(index), frame) for index, frame in frames)
-        else:
-            events = _faulted_events(frames, offset_of, fault, plan.event_count)
         finished = False
         try:
-            await send_paced(
-                events, t0, clock=self._clock, sleep=asyncio.sleep, send_chunk=send_chunk, progress=progress
-            )
+            if ticket is None:
+                frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
+                if fault is None:
+                    events: Iterator[tuple[float, bytes]] = (
+                        (offset_of(index), frame) for index, frame in frames
+                    )
+                else:
+                    events = _faulted_events(frames, offset_of, fault, plan.event_count)
+                await send_paced(
+                    events,
+                    t0,
+                    clock=self._clock,
+                    sleep=asyncio.sleep,
+                    send_chunk=send_chunk,
+                    progress=progress,
+                )
+            else:
+                await self._stream_engine(
+                    plan, t0, ticket=ticket, send_chunk=send_chunk, progress=progress, fault=fault
+                )
             if fault is not None and fault.kind == "abort":
                 strike = fault.strike_after(plan.event_count)
-                await sleep_until(t0 + offset_of(strike), self._clock, asyncio.sleep)
+                if ticket is None:
+                    await sleep_until(t0 + offset_of(strike), self._clock, asyncio.sleep)
+                else:
+                    await sleep_until(await ticket.token_time(strike), self._clock, asyncio.sleep)
                 raise InjectedAbort
             finished = fault is None or fault.kind not in ANSWER_BREAKING_KINDS
         finally:
+            if ticket is not None and not finished:
+                self._engine_cancel(ticket)
             tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
+            if ticket is not None and ticket.times:
+                plan = engine_timed(plan, ticket, t0)
             first = progress.first_write_at
             outcome = stream_outcome(
                 plan,
@@ -328,6 +421,34 @@ class InferenceService:
             if record is not None:
                 record.tokens = tokens
                 record.fault = fault.kind if fault is not None else None
+
+
+def engine_refusal(rejection: Rejection, *, stream: bool) -> RejectedError:
+    """The error envelope of an engine refusal: 429 (queue full) or 400 (never fits)."""
+    if rejection.reason == "queue_full":
+        info = ErrorInfo(message=rejection.message, type="rate_limit_error", param=None, code="queue_full")
+        return RejectedError(429, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),), stream=stream)
+    info = ErrorInfo(
+        message=rejection.message,
+        type="invalid_request_error",
+        param="messages",
+        code="context_length_exceeded",
+    )
+    return RejectedError(400, info, stream=stream)
+
+
+def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> GenerationPlan:
+    """`plan` as the engine served it: its prefix-cache hit in the usage, its TTFT and mean ITL.
+
+    Call once the first token's time is known; the schedule is what the metrics record.
+    """
+    times = ticket.times
+    ttft_ms = (times[0] - t0) * 1000.0
+    itl_ms = (times[-1] - times[0]) * 1000.0 / (len(times) - 1) if len(times) > 1 else 0.0
+    usage = msgspec.structs.replace(plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True)
+    return msgspec.structs.replace(
+        plan, usage=usage, schedule=Schedule(ttft_ms=max(0.0, ttft_ms), itl_ms=itl_ms)
+    )
 
 
 def _faulted_events(

@@ -28,6 +28,7 @@ from mockcore.readiness import not_ready_info, retry_after_s
 from mockcore.requests import Route
 from mockcore.settings import Settings
 from mockhttp.access_log import AccessRecord, access_record
+from mockhttp.engine.port import EngineTicket
 from mockhttp.inference import Admission, InferenceService, InjectedAbort, RejectedError
 from mockhttp.metrics_recorder import MetricsRecorder, RequestFacts
 from mockhttp.pacing import sleep_until
@@ -310,6 +311,7 @@ async def _answer_stream(
     facts: RequestFacts,
     record: AccessRecord | None,
     spec: EndpointSpec,
+    ticket: EngineTicket | None = None,
 ) -> None:
     """Send an admitted streaming plan as paced SSE, broken as its transport fault says."""
     plan, fault, _ = admitted
@@ -326,7 +328,9 @@ async def _answer_stream(
         await _stream(
             send,
             receive,
-            lambda send_chunk: inference.stream(plan, t0, send_chunk, facts, record=record, fault=fault),
+            lambda send_chunk: inference.stream(
+                plan, t0, send_chunk, facts, record=record, fault=fault, ticket=ticket
+            ),
             hold,
             spec,
         )
@@ -400,6 +404,7 @@ def inference_endpoint(
     gate = _gate(spec, settings, ready_at)
     overrides_of = _override_reader(settings)
     ok_cells = {stream: LAYOUT.request_cell(spec.metrics_route, stream, 200) for stream in (False, True)}
+    engine_on = inference.has_engine
     # Without a key, a loading delay or a required header only the method can refuse a
     # request: skip the call.
     always_gate = settings.api_key is not None or ready_at > -math.inf or spec.required_header is not None
@@ -429,6 +434,13 @@ def inference_endpoint(
             return
         plan, fault, sequence_number = admitted
         streaming = isinstance(plan, GenerationPlan) and plan.stream
+        ticket = None
+        if engine_on:
+            try:
+                ticket = await inference.enter_engine(plan, streaming=streaming)
+            except RejectedError as rejected:
+                await refuse(send, rejected, len(body), access_record(scope))
+                return
         facts = RequestFacts(streaming, len(body), ok_cells[streaming])
         record = access_record(scope)
         if record is not None:
@@ -437,10 +449,18 @@ def inference_endpoint(
                 record.ttft_ms = plan.schedule.ttft_ms
         if streaming:
             await _answer_stream(
-                send, receive, inference, admitted, t0=t0, facts=facts, record=record, spec=spec
+                send,
+                receive,
+                inference,
+                admitted,
+                t0=t0,
+                facts=facts,
+                record=record,
+                spec=spec,
+                ticket=ticket,
             )
             return
-        answer = await inference.complete(plan, t0, facts, record=record, fault=fault)
+        answer = await inference.complete(plan, t0, facts, record=record, fault=fault, ticket=ticket)
         if fault is not None and fault.kind in ANSWER_BREAKING_KINDS:
             await _send_broken(send, answer, fault)
         await send_bytes(send, 200, answer)

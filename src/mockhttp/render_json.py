@@ -26,6 +26,7 @@ from mockhttp.responses import (
     EmbeddingListBody,
     ErrorBody,
     FunctionCallBody,
+    PromptTokensDetails,
     RankingBody,
     RankingItem,
     TeiErrorBody,
@@ -59,6 +60,9 @@ def usage_body(usage: Usage, *, with_completion: bool = True) -> UsageBody:
         completion_tokens=usage.completion_tokens if with_completion else msgspec.UNSET,
         total_tokens=usage.total_tokens,
         completion_tokens_details=details,
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=usage.cache_read_tokens)
+        if usage.engine_cached
+        else msgspec.UNSET,
     )
 
 

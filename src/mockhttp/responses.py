@@ -18,6 +18,12 @@ class CompletionTokensDetails(msgspec.Struct, kw_only=True):
     reasoning_tokens: int
 
 
+class PromptTokensDetails(msgspec.Struct, kw_only=True):
+    """Breakdown of prompt tokens: those the engine's prefix cache served (`--engine` only)."""
+
+    cached_tokens: int
+
+
 class UsageBody(msgspec.Struct, kw_only=True):
     """`usage` of every inference response."""
 
@@ -25,6 +31,7 @@ class UsageBody(msgspec.Struct, kw_only=True):
     completion_tokens: int | UnsetType = UNSET
     total_tokens: int
     completion_tokens_details: CompletionTokensDetails | UnsetType = UNSET
+    prompt_tokens_details: PromptTokensDetails | UnsetType = UNSET
 
 
 class FunctionCallBody(msgspec.Struct, kw_only=True):

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockcore import Settings
+from mockhttp.engine.port import EnginePort
+from mockhttp.engine.setup import local_engine
 from mockhttp.local_state import (
     LocalBlobStore,
     LocalControlLog,
@@ -54,6 +56,8 @@ class Services:
     live_source: SettingsSource | None = None
     prompt_cache: PromptCache = field(default_factory=LocalPromptCache)
     media: MediaStore = field(default_factory=LocalMediaStore)
+    # The batching engine (`--engine`); None keeps the constant TTFT and ITL.
+    engine: EnginePort | None = None
 
     def __post_init__(self) -> None:
         if self.live_source is None:
@@ -78,4 +82,5 @@ def local_services(settings: Settings) -> Services:
         settings=settings,
         fault_seed=seed_or_fresh(settings.random_seed),
         gpu_seed=seed_or_fresh(settings.dcgm_seed),
+        engine=local_engine(settings),
     )

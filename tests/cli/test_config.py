@@ -4,6 +4,7 @@ The option list is walked from `FIELD_NAMES` and the sample values are derived f
 Settings Struct's own types and ranges, so a new option is covered without a second edit.
 """
 
+import math
 import re
 import subprocess
 import sys
@@ -47,11 +48,17 @@ def _candidates(name: str) -> list[Any]:
         high = info.le if info.le is not None else low + 1000
         middle = [low + 1, low + 7] if isinstance(info, msgspec.inspect.IntType) else [low + 0.25, low + 1.5]
         values = [low, high, *middle]
+        if info.gt is not None:  # an open lower bound: (gt, le]
+            low = info.gt
+            values = [high, low + (high - low) / 4, low + (high - low) / 2]
         kind = int if isinstance(info, msgspec.inspect.IntType) else float
-        return [kind(value) for value in values if low <= value <= high]
+        above = info.gt if info.gt is not None else -math.inf
+        return [kind(value) for value in values if low <= value <= high and value > above]
     assert isinstance(info, msgspec.inspect.StrType), f"no sample values for {name}: {info}"
     if name == "fault_mix":
         return ["rate_limit=1", "abort=2,stall=1"]
+    if name == "engine":  # a model small enough to fit whatever GPU and memory share the other samples pick
+        return ["qwen3-0.6b", "llama-3.1-8b"]
     return ["env-value", "flag-value"]
 
 

@@ -10,6 +10,8 @@ import msgspec
 
 from mockcore.budget import natural_length, plan_budget
 from mockcore.digest import derived_u64, digest_texts
+from mockcore.engine.config import BLOCK_SIZE_TOKENS
+from mockcore.engine.prefix import text_block_hashes
 from mockcore.errors import RequestError
 from mockcore.generation.command import GenerationCommand, OutputFormat
 from mockcore.generation.stop import cut_at_stop
@@ -276,6 +278,10 @@ def plan_generation(
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
         prompt_digest=prompts[0].digest if prompts else b"",
     )
+    if settings.engine is not None and settings.enable_prefix_caching and prompts and prompts[0].texts:
+        plan = msgspec.structs.replace(
+            plan, prompt_blocks=text_block_hashes(prompts[0].pieces(), BLOCK_SIZE_TOKENS)
+        )
     if (
         command.logprobs is None
         and not command.continuous_usage

@@ -32,7 +32,7 @@ def _usage(plan: GenerationPlan) -> dict[str, Any]:
     usage = plan.usage
     return {
         "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": usage.cache_read_tokens if usage.engine_cached else 0},
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens or 0},
         "total_tokens": usage.total_tokens,

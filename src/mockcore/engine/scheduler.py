@@ -1,0 +1,421 @@
+"""A continuous-batching engine on a virtual clock, scheduled as vLLM's V1 scheduler does.
+
+Every step the engine builds one batch under a token budget (`max_num_batched_tokens`):
+first the running sequences in admission order (one token each while decoding, a chunk
+while prefilling), then waiting ones in arrival order while `max_num_seqs` and the KV cache
+allow. A running sequence that needs a block when none is left preempts the newest running
+sequence, which frees its blocks and later recomputes (prompt and output so far) from the
+front of the queue. A sequence samples a token at the end of each step that completes all
+its known tokens, so prefill and decode are one rule: compute what is known, then sample.
+
+Nothing here reads a clock: `step(now)` runs the step that starts at `now` and returns when
+it ends. The same `Engine` serves an offline replay and the live server.
+"""
+
+import math
+from collections import deque
+
+import msgspec
+
+from mockcore.engine.config import EngineConfig
+from mockcore.engine.kv_cache import BlockPool
+from mockcore.engine.roofline import StepCost, step_cost
+
+
+class Sequence:
+    """One request inside the engine (mutable: the engine advances it every step)."""
+
+    __slots__ = (
+        "admitted_s",
+        "arrival_s",
+        "block_hashes",
+        "blocks",
+        "cached_tokens",
+        "computed",
+        "finish_s",
+        "first_token_s",
+        "generated",
+        "hashed",
+        "output_tokens",
+        "preemptions",
+        "prompt_tokens",
+        "request_id",
+        "token_times",
+    )
+
+    def __init__(
+        self,
+        request_id: int,
+        arrival_s: float,
+        prompt_tokens: int,
+        output_tokens: int,
+        block_hashes: tuple[int, ...] = (),
+        *,
+        keep_token_times: bool = True,
+    ) -> None:
+        self.request_id = request_id
+        self.arrival_s = arrival_s
+        self.prompt_tokens = prompt_tokens
+        self.output_tokens = max(1, output_tokens)
+        self.block_hashes = block_hashes
+        # Tokens whose KV is computed, tokens sampled, blocks held (the first `hashed` of them
+        # are the prefix blocks `block_hashes[:hashed]`).
+        self.computed = 0
+        self.generated = 0
+        self.blocks = 0
+        self.hashed = 0
+        self.cached_tokens: int | None = None
+        self.preemptions = 0
+        self.admitted_s: float | None = None
+        self.first_token_s: float | None = None
+        self.finish_s: float | None = None
+        self.token_times: list[float] | None = [] if keep_token_times else None
+
+    @property
+    def known(self) -> int:
+        """Tokens whose KV the next sample needs: the prompt and every token sampled."""
+        return self.prompt_tokens + self.generated
+
+    @property
+    def finished(self) -> bool:
+        """Whether every output token is sampled."""
+        return self.generated >= self.output_tokens
+
+
+class StepRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """What one step did, for the timeline and the metrics."""
+
+    start_s: float
+    end_s: float
+    batch: int
+    prefill_tokens: int
+    decode_tokens: int
+    waiting: int
+    kv_blocks_used: int
+    kv_blocks_total: int
+    flops: float
+    bytes_moved: float
+    preempted: int
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Why an arrival was not queued: `queue_full` (a 429) or `too_long` (a 400)."""
+
+    reason: str
+    message: str
+
+
+class EngineCounters:
+    """Totals since the engine started (the metrics' counters)."""
+
+    __slots__ = (
+        "busy_s",
+        "bytes_moved",
+        "decode_tokens",
+        "finished",
+        "flops",
+        "preemptions",
+        "prefill_tokens",
+        "prefix_hit_tokens",
+        "prefix_query_tokens",
+        "rejected",
+        "steps",
+    )
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.busy_s = 0.0
+        self.prefill_tokens = 0
+        self.decode_tokens = 0
+        self.preemptions = 0
+        self.prefix_query_tokens = 0
+        self.prefix_hit_tokens = 0
+        self.finished = 0
+        self.rejected = 0
+        self.flops = 0.0
+        self.bytes_moved = 0.0
+
+
+class StepResult:
+    """A step's record, the sequences that sampled a token at its end, and those that finished."""
+
+    __slots__ = ("finished", "record", "sampled")
+
+    def __init__(self, record: StepRecord, sampled: list[Sequence], finished: list[Sequence]) -> None:
+        self.record = record
+        self.sampled = sampled
+        self.finished = finished
+
+
+class Engine:
+    """The engine's state; advanced one step at a time by whoever drives it."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        config.check_fits()
+        self.config = config
+        self.pool = BlockPool(config.kv_capacity_blocks, prefix_caching=config.prefix_caching)
+        self.waiting: deque[Sequence] = deque()
+        self.running: list[Sequence] = []
+        self.counters = EngineCounters()
+        self._by_id: dict[int, Sequence] = {}
+
+    @property
+    def busy(self) -> bool:
+        """Whether a step would have work."""
+        return bool(self.running or self.waiting)
+
+    def admission(self, sequence: Sequence, queued_elsewhere: int = 0) -> Rejection | None:
+        """Why `sequence` cannot be queued now (None: it can).
+
+        `queued_elsewhere` counts arrivals accepted but not yet handed over with `enqueue`
+        (the live driver hands them over at the next step's start). The queue bound counts the
+        requests that will still wait after the next step fills the batch's free places.
+        """
+        config = self.config
+        needed = math.ceil((sequence.prompt_tokens + sequence.output_tokens) / config.block_size)
+        if needed > self.pool.total:
+            self.counters.rejected += 1
+            return Rejection(
+                reason="too_long",
+                message=f"The request needs {sequence.prompt_tokens + sequence.output_tokens} tokens of KV "
+                f"cache; the engine holds {self.pool.total * config.block_size}.",
+            )
+        limit = config.max_waiting_requests
+        # Arrivals the next step will take into the batch do not wait: only those beyond the
+        # batch's free places count against the queue.
+        free_places = max(0, self._seq_limit() - len(self.running))
+        if limit is not None and len(self.waiting) + queued_elsewhere - free_places >= limit:
+            self.counters.rejected += 1
+            return Rejection(
+                reason="queue_full",
+                message=f"The engine's waiting queue is full ({limit} requests, --max-waiting-requests).",
+            )
+        return None
+
+    def enqueue(self, sequence: Sequence) -> None:
+        """Append an admitted `sequence` to the waiting queue."""
+        self.waiting.append(sequence)
+        self._by_id[sequence.request_id] = sequence
+
+    def arrive(self, sequence: Sequence) -> Rejection | None:
+        """Queue `sequence` now, or say why not."""
+        rejection = self.admission(sequence)
+        if rejection is None:
+            self.enqueue(sequence)
+        return rejection
+
+    def cancel(self, request_id: int) -> bool:
+        """Drop a request (its client left): its blocks are freed before the next step."""
+        sequence = self._by_id.pop(request_id, None)
+        if sequence is None:
+            return False
+        if sequence in self.running:
+            self.running.remove(sequence)
+            self._free(sequence)
+        else:
+            self.waiting.remove(sequence)
+        return True
+
+    def _free(self, sequence: Sequence) -> None:
+        self.pool.release(sequence.block_hashes[: sequence.hashed], sequence.blocks - sequence.hashed)
+        sequence.blocks = 0
+        sequence.hashed = 0
+
+    def _preempt(self, sequence: Sequence) -> None:
+        """Recompute later: free everything, keep the tokens already sampled."""
+        self._free(sequence)
+        sequence.computed = 0
+        sequence.preemptions += 1
+        self.counters.preemptions += 1
+        self.waiting.appendleft(sequence)
+
+    def _seq_limit(self) -> int:
+        """`max_num_seqs`, shrunk by the reference server's goodput collapse when it is on."""
+        config = self.config
+        limit = config.max_num_seqs
+        if not config.goodput_collapse:
+            return limit
+        overload = (len(self.running) + len(self.waiting)) / limit - config.goodput_collapse_threshold
+        if overload <= 0:
+            return limit
+        shrink = min(1.0 - config.goodput_collapse_floor, overload * config.goodput_collapse_slope)
+        return max(1, int(limit * (1.0 - shrink)))
+
+    def _chunk(self, sequence: Sequence, budget: int) -> int:
+        remaining = sequence.known - sequence.computed
+        cap = self.config.prefill_chunk_tokens
+        if remaining > 1 and cap is not None:
+            remaining = min(remaining, cap)
+        return min(remaining, budget)
+
+    def _blocks_for(self, tokens: int) -> int:
+        return -(-tokens // self.config.block_size)
+
+    def _prefill_capped(self, batch: "_Batch") -> bool:
+        cap = self.config.max_prefill_seqs_per_step
+        return cap is not None and batch.prefills >= cap
+
+    def _schedule_running(self, batch: "_Batch") -> None:
+        """Running sequences first, in admission order; out of blocks, the newest is preempted."""
+        pool = self.pool
+        running = self.running
+        index = 0
+        while index < len(running) and batch.budget > 0:
+            sequence = running[index]
+            prefilling = sequence.known - sequence.computed > 1
+            if prefilling and self._prefill_capped(batch):
+                index += 1
+                continue
+            chunk = self._chunk(sequence, batch.budget)
+            needed = self._blocks_for(sequence.computed + chunk) - sequence.blocks
+            while needed > pool.available:
+                victim = running.pop()
+                self._preempt(victim)
+                batch.preempted += 1
+                if victim is sequence:
+                    return
+            pool.allocate(needed)
+            sequence.blocks += needed
+            batch.add(sequence, chunk, prefilling=prefilling)
+            index += 1
+
+    def _take_prefix_hits(self, sequence: Sequence) -> None:
+        """Start `sequence` on the cached blocks of its prefix (at least one token is always computed)."""
+        block_size = self.config.block_size
+        pool = self.pool
+        limit_blocks = (sequence.known - 1) // block_size
+        hits = pool.hit_count(sequence.block_hashes, limit_blocks)
+        pool.acquire(sequence.block_hashes[:hits])
+        sequence.hashed = sequence.blocks = hits
+        sequence.computed = hits * block_size
+
+    def _admit_waiting(self, batch: "_Batch", now: float) -> None:
+        """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow."""
+        pool = self.pool
+        running = self.running
+        waiting = self.waiting
+        limit = self._seq_limit()
+        while waiting and batch.budget > 0 and len(running) < limit and not self._prefill_capped(batch):
+            sequence = waiting[0]
+            if sequence.block_hashes and sequence.computed == 0:
+                self._take_prefix_hits(sequence)
+            chunk = self._chunk(sequence, batch.budget)
+            needed = self._blocks_for(sequence.computed + chunk) - sequence.blocks
+            if not pool.allocate(needed):
+                self._free(sequence)
+                sequence.computed = 0
+                return
+            waiting.popleft()
+            sequence.blocks += needed
+            if sequence.cached_tokens is None:
+                sequence.cached_tokens = sequence.computed
+                self.counters.prefix_query_tokens += sequence.prompt_tokens
+                self.counters.prefix_hit_tokens += sequence.computed
+            if sequence.admitted_s is None:
+                sequence.admitted_s = now
+            running.append(sequence)
+            batch.add(sequence, chunk, prefilling=sequence.known - sequence.computed > 1)
+
+    def step(self, now: float) -> StepResult:
+        """Run the step that starts at `now`; call only while `busy`."""
+        batch = _Batch(self.config.max_num_batched_tokens)
+        self._schedule_running(batch)
+        if not batch.preempted:
+            self._admit_waiting(batch, now)
+        if not batch.items:
+            raise AssertionError("a busy engine scheduled nothing")
+        cost = self._cost(batch.items)
+        end = now + cost.duration_s
+        sampled, finished = self._advance(batch.items, end)
+        prefill_tokens = batch.prefill_tokens
+        decode_tokens = batch.tokens - prefill_tokens
+        counters = self.counters
+        counters.steps += 1
+        counters.busy_s += cost.duration_s
+        counters.prefill_tokens += prefill_tokens
+        counters.decode_tokens += decode_tokens
+        counters.finished += len(finished)
+        counters.flops += cost.flops
+        counters.bytes_moved += cost.bytes_moved
+        record = StepRecord(
+            start_s=now,
+            end_s=end,
+            batch=len(batch.items),
+            prefill_tokens=prefill_tokens,
+            decode_tokens=decode_tokens,
+            waiting=len(self.waiting),
+            kv_blocks_used=self.pool.used,
+            kv_blocks_total=self.pool.total,
+            flops=cost.flops,
+            bytes_moved=cost.bytes_moved,
+            preempted=batch.preempted,
+        )
+        return StepResult(record, sampled, finished)
+
+    def _cost(self, items: list[tuple[Sequence, int]]) -> StepCost:
+        tokens = 0
+        attended = 0.0
+        context_read = 0
+        for sequence, chunk in items:
+            context = sequence.computed
+            tokens += chunk
+            attended += chunk * context + chunk * (chunk + 1) / 2
+            context_read += context
+        return step_cost(self.config, tokens, attended, context_read)
+
+    def _advance(
+        self, items: list[tuple[Sequence, int]], end: float
+    ) -> tuple[list[Sequence], list[Sequence]]:
+        """Apply the step's work: KV computed, prefix blocks registered, tokens sampled at `end`."""
+        sampled: list[Sequence] = []
+        finished: list[Sequence] = []
+        block_size = self.config.block_size
+        pool = self.pool
+        for sequence, chunk in items:
+            sequence.computed += chunk
+            hashes = sequence.block_hashes
+            if sequence.hashed < len(hashes) and pool.prefix_caching:
+                full = min(len(hashes), sequence.computed // block_size, sequence.blocks)
+                while sequence.hashed < full:
+                    pool.register(hashes[sequence.hashed])
+                    sequence.hashed += 1
+            if sequence.computed < sequence.known:
+                continue
+            sequence.generated += 1
+            times = sequence.token_times
+            if times is not None:
+                times.append(end)
+            if sequence.first_token_s is None:
+                sequence.first_token_s = end
+            sampled.append(sequence)
+            if sequence.generated >= sequence.output_tokens:
+                sequence.finish_s = end
+                finished.append(sequence)
+        if finished:
+            self.running = [sequence for sequence in self.running if not sequence.finished]
+            for sequence in finished:
+                self._free(sequence)
+                del self._by_id[sequence.request_id]
+        return sampled, finished
+
+
+class _Batch:
+    """The step being built: (sequence, tokens) pairs and what is left of the token budget."""
+
+    __slots__ = ("budget", "items", "preempted", "prefill_tokens", "prefills", "tokens")
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.items: list[tuple[Sequence, int]] = []
+        self.prefills = 0
+        self.prefill_tokens = 0
+        self.tokens = 0
+        self.preempted = 0
+
+    def add(self, sequence: Sequence, chunk: int, *, prefilling: bool) -> None:
+        self.items.append((sequence, chunk))
+        self.budget -= chunk
+        self.tokens += chunk
+        if prefilling:
+            self.prefills += 1
+            self.prefill_tokens += chunk

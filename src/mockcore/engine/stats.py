@@ -1,0 +1,63 @@
+"""What the engine reports about itself at one moment: the metrics' and telemetry's view."""
+
+import msgspec
+
+from mockcore.engine.scheduler import Engine
+
+
+class EngineStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Gauges now, and counters since the engine started."""
+
+    running: int
+    waiting: int
+    kv_blocks_used: int
+    kv_blocks_total: int
+    block_size: int
+    weight_bytes: float
+    kv_block_bytes: float
+    steps: int
+    busy_s: float
+    prefill_tokens: int
+    decode_tokens: int
+    preemptions: int
+    prefix_query_tokens: int
+    prefix_hit_tokens: int
+    finished: int
+    rejected: int
+    flops: float
+    bytes_moved: float
+    peak_flops: float
+    peak_bandwidth: float
+
+    @property
+    def kv_usage(self) -> float:
+        """Fraction of the KV cache in use."""
+        return self.kv_blocks_used / self.kv_blocks_total if self.kv_blocks_total else 0.0
+
+
+def engine_stats(engine: Engine, pending: int = 0) -> EngineStats:
+    """`engine`'s stats; `pending` arrivals not yet handed to it count as waiting."""
+    counters = engine.counters
+    config = engine.config
+    return EngineStats(
+        running=len(engine.running),
+        waiting=len(engine.waiting) + pending,
+        kv_blocks_used=engine.pool.used,
+        kv_blocks_total=engine.pool.total,
+        block_size=config.block_size,
+        weight_bytes=config.profile.weight_bytes,
+        kv_block_bytes=config.kv_block_bytes,
+        steps=counters.steps,
+        busy_s=counters.busy_s,
+        prefill_tokens=counters.prefill_tokens,
+        decode_tokens=counters.decode_tokens,
+        preemptions=counters.preemptions,
+        prefix_query_tokens=counters.prefix_query_tokens,
+        prefix_hit_tokens=counters.prefix_hit_tokens,
+        finished=counters.finished,
+        rejected=counters.rejected,
+        flops=counters.flops,
+        bytes_moved=counters.bytes_moved,
+        peak_flops=config.peak_flops,
+        peak_bandwidth=config.peak_bandwidth,
+    )

@@ -1,0 +1,56 @@
+"""The engine in the app's own event loop: for one worker, or an app mounted in another program."""
+
+from collections.abc import Callable
+
+from mockcore.engine import Engine, EngineConfig, EngineStats, Sequence, StepResult
+from mockhttp.engine.driver import EngineDriver
+from mockhttp.engine.port import EngineRejectedError, EngineTicket
+
+
+class LocalEngine:
+    """An `EnginePort` over a driver in this process."""
+
+    def __init__(self, config: EngineConfig, clock: Callable[[], float]) -> None:
+        self._driver = EngineDriver(Engine(config), clock, self._publish)
+        self._tickets: dict[int, EngineTicket] = {}
+        self._next_id = 0
+
+    async def admit(
+        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...]
+    ) -> EngineTicket:
+        """Queue the request now; `EngineRejectedError` when the engine refuses it."""
+        self._next_id += 1
+        request_id = self._next_id
+        sequence = Sequence(
+            request_id, 0.0, prompt_tokens, output_tokens, block_hashes, keep_token_times=False
+        )
+        rejection = self._driver.submit(sequence)
+        if rejection is not None:
+            raise EngineRejectedError(rejection)
+        ticket = EngineTicket(request_id)
+        self._tickets[request_id] = ticket
+        return ticket
+
+    def cancel(self, ticket: EngineTicket) -> None:
+        """Forget the ticket and drop its request from the engine (a no-op once it finished)."""
+        if self._tickets.pop(ticket.request_id, None) is not None:
+            self._driver.cancel(ticket.request_id)
+
+    async def stats(self) -> EngineStats:
+        """The engine's stats now."""
+        return self._driver.stats()
+
+    def _publish(self, result: StepResult) -> None:
+        end = result.record.end_s
+        tickets = self._tickets
+        for sequence in result.sampled:
+            ticket = tickets.get(sequence.request_id)
+            if ticket is not None:
+                admitted = sequence.admitted_s if sequence.admitted_s is not None else end
+                ticket.publish(end, sequence.cached_tokens or 0, admitted - sequence.arrival_s)
+        for sequence in result.finished:
+            tickets.pop(sequence.request_id, None)
+
+    async def close(self) -> None:
+        """Stop the driver."""
+        await self._driver.close()

@@ -1,0 +1,228 @@
+"""One engine for several workers: an engine process, and each worker's client of it.
+
+The CLI starts the engine process before the workers (`run_engine_process`); it listens on
+a Unix socket named by `MOCK_SERVER_ENGINE_SOCKET`. An arrival is stamped by the engine's
+clock when its message is read (the system-wide monotonic clock every worker shares), and
+a step's tokens are announced to the workers when the step starts, so the socket's latency
+delays only the admission, never a token.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from mockcore.engine import Engine, EngineConfig, EngineStats, Rejection, Sequence, StepResult
+from mockhttp.engine.driver import EngineDriver
+from mockhttp.engine.port import EngineRejectedError, EngineTicket
+from mockhttp.engine.wire import frame, read_message
+
+ENGINE_SOCKET_ENV = "MOCK_SERVER_ENGINE_SOCKET"
+_LOGGER = logging.getLogger("mockhttp")
+# Request ids on the engine: the connection's number above, the worker's own id below.
+_ID_BITS = 40
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+class EngineServer:
+    """The engine process's side: one driver, any number of worker connections."""
+
+    def __init__(self, config: EngineConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self._driver = EngineDriver(Engine(config), clock, self._announce)
+        self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._next_connection = 0
+
+    def _announce(self, result: StepResult) -> None:
+        firsts: defaultdict[int, list[list[Any]]] = defaultdict(list)
+        others: defaultdict[int, list[int]] = defaultdict(list)
+        for sequence in result.sampled:
+            connection = sequence.request_id >> _ID_BITS
+            local_id = sequence.request_id & _ID_MASK
+            if sequence.generated == 1:
+                admitted = sequence.admitted_s if sequence.admitted_s is not None else result.record.end_s
+                firsts[connection].append(
+                    [local_id, sequence.cached_tokens or 0, admitted - sequence.arrival_s]
+                )
+            else:
+                others[connection].append(local_id)
+        end = result.record.end_s
+        for connection in firsts.keys() | others.keys():
+            writer = self._writers.get(connection)
+            if writer is not None and not writer.is_closing():
+                writer.write(frame(["t", end, firsts.get(connection, []), others.get(connection, [])]))
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one worker until it disconnects; its unfinished requests are then dropped."""
+        self._next_connection += 1
+        connection = self._next_connection
+        self._writers[connection] = writer
+        base = connection << _ID_BITS
+        live: set[int] = set()
+        try:
+            while (message := await read_message(reader)) is not None:
+                kind = message[0]
+                if kind == "a":
+                    _, local_id, prompt_tokens, output_tokens, hashes = message
+                    sequence = Sequence(
+                        base | local_id,
+                        0.0,
+                        prompt_tokens,
+                        output_tokens,
+                        tuple(hashes),
+                        keep_token_times=False,
+                    )
+                    rejection = self._driver.submit(sequence)
+                    if rejection is None:
+                        live.add(local_id)
+                        writer.write(frame(["ok", local_id]))
+                    else:
+                        writer.write(frame(["no", local_id, rejection.reason, rejection.message]))
+                elif kind == "c":
+                    live.discard(message[1])
+                    self._driver.cancel(base | message[1])
+                elif kind == "s":
+                    writer.write(frame(["s", message[1], msgspec.to_builtins(self._driver.stats())]))
+        finally:
+            del self._writers[connection]
+            for local_id in live:
+                self._driver.cancel(base | local_id)
+            writer.close()
+
+
+async def serve_engine(socket_path: str, config: EngineConfig) -> None:
+    """Listen on `socket_path` until cancelled."""
+    server = EngineServer(config)
+    unix_server = await asyncio.start_unix_server(server.handle, path=socket_path)
+    async with unix_server:
+        await unix_server.serve_forever()
+
+
+def run_engine_process(socket_path: str, config_json: bytes) -> None:
+    """The engine process's entry point (a `multiprocessing` target)."""
+    config = msgspec.json.decode(config_json, type=EngineConfig)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_engine(socket_path, config))
+
+
+class RemoteEngine:
+    """A worker's `EnginePort`: the engine process over its socket (connected on first use)."""
+
+    def __init__(self, socket_path: str, clock: Callable[[], float]) -> None:
+        self._path = socket_path
+        self._clock = clock
+        self._writer: asyncio.StreamWriter | None = None
+        self._connecting: asyncio.Future[None] | None = None
+        self._next_id = 0
+        self._tickets: dict[int, EngineTicket] = {}
+        self._expected: dict[int, int] = {}
+        self._replies: dict[int, asyncio.Future[list[Any]]] = {}
+        self._reader_task: asyncio.Task[None] | None = None
+
+    async def _connection(self) -> asyncio.StreamWriter:
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            return writer
+        if self._connecting is None:
+            self._connecting = asyncio.get_running_loop().create_future()
+            try:
+                reader, writer = await asyncio.open_unix_connection(self._path)
+            except BaseException as error:
+                self._connecting.set_exception(error)
+                self._connecting = None
+                raise
+            self._writer = writer
+            self._reader_task = asyncio.get_running_loop().create_task(
+                self._read(reader), name="engine-client"
+            )
+            self._connecting.set_result(None)
+            self._connecting = None
+            return writer
+        await asyncio.shield(self._connecting)
+        assert self._writer is not None  # noqa: S101 - set by the connecting call
+        return self._writer
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while (message := await read_message(reader)) is not None:
+            kind = message[0]
+            if kind == "t":
+                _, at, firsts, others = message
+                for local_id, cached_tokens, queue_s in firsts:
+                    self._publish(local_id, at, cached_tokens, queue_s)
+                for local_id in others:
+                    self._publish(local_id, at, 0, 0.0)
+            else:
+                reply = self._replies.pop(message[1], None)
+                if reply is not None and not reply.done():
+                    reply.set_result(message)
+        self._writer = None
+        for reply in self._replies.values():
+            if not reply.done():
+                reply.set_exception(ConnectionError("the engine process went away"))
+        self._replies.clear()
+
+    def _publish(self, local_id: int, at: float, cached: int, queue_s: float) -> None:
+        tickets = self._tickets
+        expected = self._expected
+        ticket = tickets.get(local_id)
+        if ticket is None:
+            return
+        ticket.publish(at, cached, queue_s)
+        if len(ticket.times) >= expected[local_id]:
+            del tickets[local_id]
+            del expected[local_id]
+
+    async def _ask(self, message: list[Any]) -> list[Any]:
+        writer = await self._connection()
+        reply: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._replies[message[1]] = reply
+        writer.write(frame(message))
+        return await reply
+
+    async def admit(
+        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...]
+    ) -> EngineTicket:
+        """Queue the request in the engine process; `EngineRejectedError` when it refuses."""
+        self._next_id += 1
+        local_id = self._next_id
+        ticket = EngineTicket(local_id)
+        # Registered before the reply: the first token can be announced right behind it.
+        self._tickets[local_id] = ticket
+        self._expected[local_id] = max(1, output_tokens)
+        try:
+            reply = await self._ask(["a", local_id, prompt_tokens, output_tokens, list(block_hashes)])
+        except BaseException:
+            self._tickets.pop(local_id, None)
+            self._expected.pop(local_id, None)
+            raise
+        if reply[0] == "no":
+            self._tickets.pop(local_id, None)
+            self._expected.pop(local_id, None)
+            raise EngineRejectedError(Rejection(reason=reply[2], message=reply[3]))
+        return ticket
+
+    def cancel(self, ticket: EngineTicket) -> None:
+        """Drop the request in the engine, unless it already finished."""
+        local_id = ticket.request_id
+        if self._tickets.pop(local_id, None) is None:
+            return
+        self._expected.pop(local_id, None)
+        writer = self._writer
+        if writer is not None and not writer.is_closing():
+            writer.write(frame(["c", local_id]))
+
+    async def stats(self) -> EngineStats:
+        """The engine process's stats."""
+        self._next_id += 1
+        reply = await self._ask(["s", self._next_id])
+        return msgspec.convert(reply[2], EngineStats)
+
+
+def engine_socket_path(state_file: Path) -> Path:
+    """Where the engine process listens: beside the shared state file."""
+    return state_file.with_name(state_file.name + ".engine")

@@ -1,0 +1,32 @@
+"""From settings to a running engine: the model profile (a built-in, or a file read here) and its config."""
+
+import time
+from pathlib import Path
+
+from mockcore.engine import EngineConfig, ModelProfile, builtin_profile, profile_from_document
+from mockcore.engine.from_settings import engine_config, is_profile_file
+from mockcore.settings import Settings
+from mockhttp.engine.local import LocalEngine
+
+
+def load_profile(name: str) -> ModelProfile:
+    """The built-in profile `name`, or the TOML/JSON profile at that path (`ProfileError`/`OSError`)."""
+    if is_profile_file(name):
+        path = Path(name)
+        return profile_from_document(path.read_text(encoding="utf-8"), toml=path.suffix.lower() == ".toml")
+    return builtin_profile(name)
+
+
+def config_for(settings: Settings) -> EngineConfig:
+    """The engine `settings` ask for (`--engine` must be set); raises if it cannot run."""
+    assert settings.engine is not None  # noqa: S101 - callers check
+    config = engine_config(settings, load_profile(settings.engine))
+    config.check_fits()
+    return config
+
+
+def local_engine(settings: Settings) -> LocalEngine | None:
+    """An in-process engine when `--engine` is set."""
+    if settings.engine is None:
+        return None
+    return LocalEngine(config_for(settings), time.monotonic)

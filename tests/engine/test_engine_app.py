@@ -1,0 +1,165 @@
+"""The engine behind the routes, in process: usage, refusals and the engine's slots.
+
+With `--engine` every generation is queued in one engine: its prefix-cache hits show in
+`usage.prompt_tokens_details.cached_tokens` (as vLLM reports them), a full waiting queue is a
+429 with Retry-After, a request the KV cache can never hold is a 400, and a request that ends
+early gives its place back.
+"""
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from mockcore import Settings
+from mockhttp import create_app, local_services
+from mockhttp.engine.port import EngineRejectedError
+
+PROMPT = "A prompt long enough to fill several KV blocks of sixteen four-character tokens. " * 4
+ENGINE = {"engine": "qwen3-0.6b", "dcgm_gpu_name": "h100-sxm"}
+
+
+def run_async(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """A sync test that runs `test` on a fresh event loop (the suite runs no async plugin)."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+
+    return run
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://mock")
+
+
+def _chat(content: str = PROMPT, max_tokens: int = 8, **extra: Any) -> dict[str, Any]:
+    return {
+        "model": "m",
+        "messages": [{"role": "user", "content": content}],
+        "max_tokens": max_tokens,
+        **extra,
+    }
+
+
+@run_async
+async def test_the_openai_sdk_reads_the_prefix_cache_hit_of_a_repeated_prompt() -> None:
+    async with _client(Settings(**ENGINE)) as http:
+        client = openai.AsyncOpenAI(api_key="unused", base_url="http://mock/v1", http_client=http)
+        first = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": PROMPT}]
+        )
+        again = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": PROMPT}]
+        )
+    assert first.usage is not None
+    assert again.usage is not None
+    assert first.usage.prompt_tokens_details is not None
+    assert again.usage.prompt_tokens_details is not None
+    assert first.usage.prompt_tokens_details.cached_tokens == 0
+    # Every whole 16-token block but one token is served from the cache the first request filled.
+    whole_blocks = first.usage.prompt_tokens // 16 * 16
+    assert 0 < again.usage.prompt_tokens_details.cached_tokens <= whole_blocks
+    assert again.choices[0].message.content == first.choices[0].message.content
+
+
+@run_async
+async def test_a_streams_usage_chunk_carries_the_prefix_cache_hit() -> None:
+    async with _client(Settings(**ENGINE)) as http:
+        await http.post("/v1/chat/completions", json=_chat())
+        body = _chat(stream=True, stream_options={"include_usage": True})
+        text = (await http.post("/v1/chat/completions", json=body)).text
+    assert '"prompt_tokens_details":{"cached_tokens":' in text
+    assert '"cached_tokens":0}' not in text
+
+
+@run_async
+async def test_without_prefix_caching_nothing_is_reported_cached() -> None:
+    async with _client(Settings(**ENGINE, enable_prefix_caching=False)) as http:
+        await http.post("/v1/chat/completions", json=_chat())
+        usage = (await http.post("/v1/chat/completions", json=_chat())).json()["usage"]
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0}
+
+
+@run_async
+async def test_a_full_waiting_queue_answers_429_with_retry_after() -> None:
+    # One sequence runs, one waits: of the rest sent while the first is still decoding, each
+    # finds the queue full.
+    settings = Settings(**ENGINE, max_num_seqs=1, max_waiting_requests=1)
+    async with _client(settings) as http:
+        responses = await asyncio.gather(
+            *(http.post("/v1/chat/completions", json=_chat(max_tokens=200)) for _ in range(5))
+        )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200, 200, 429, 429, 429]
+    refused = next(response for response in responses if response.status_code == 429)
+    assert refused.headers["retry-after"].isdigit()
+    error = refused.json()["error"]
+    assert error["type"] == "rate_limit_error"
+    assert error["code"] == "queue_full"
+    assert "--max-waiting-requests" in error["message"]
+
+
+@run_async
+async def test_a_refused_stream_gives_its_stream_slot_back() -> None:
+    settings = Settings(**ENGINE, max_num_seqs=1, max_waiting_requests=0, max_concurrent_streams=1)
+    async with _client(settings) as http:
+        body = _chat(max_tokens=30, stream=True)
+        first, second = await asyncio.gather(
+            http.post("/v1/chat/completions", json=body), http.post("/v1/chat/completions", json=body)
+        )
+        after = await http.post("/v1/chat/completions", json=body)
+    assert sorted((first.status_code, second.status_code)) == [200, 429]
+    assert after.status_code == 200
+
+
+@run_async
+async def test_a_request_the_kv_cache_can_never_hold_is_a_400() -> None:
+    # Qwen3-0.6B on one RTX 6000 Ada with 2.5 % of its memory for weights and KV: a few blocks.
+    settings = Settings(engine="qwen3-0.6b", dcgm_gpu_name="rtx6000", gpu_memory_utilization=0.025)
+    async with _client(settings) as http:
+        response = await http.post("/v1/chat/completions", json=_chat("x" * 40_000, max_tokens=10))
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "context_length_exceeded"
+    assert error["type"] == "invalid_request_error"
+
+
+@run_async
+async def test_embeddings_do_not_go_through_the_engine() -> None:
+    settings = Settings(**ENGINE, max_num_seqs=1, max_waiting_requests=0)
+    async with _client(settings) as http:
+        responses = await asyncio.gather(
+            *(http.post("/v1/embeddings", json={"model": "m", "input": "hello"}) for _ in range(3))
+        )
+    assert [response.status_code for response in responses] == [200, 200, 200]
+
+
+@run_async
+async def test_an_abandoned_request_leaves_the_engine() -> None:
+    services = local_services(Settings(**ENGINE))
+    engine = services.engine
+    assert engine is not None
+    ticket = await engine.admit(100, 1000, ())
+    await ticket.token_time(0)
+    assert (await engine.stats()).running == 1
+    engine.cancel(ticket)
+    await asyncio.sleep(0.05)
+    stats = await engine.stats()
+    assert stats.running == 0
+    assert stats.kv_blocks_used == 0
+
+
+@run_async
+async def test_the_local_engine_refuses_what_it_can_never_hold() -> None:
+    services = local_services(
+        Settings(engine="qwen3-0.6b", dcgm_gpu_name="rtx6000", gpu_memory_utilization=0.025)
+    )
+    assert services.engine is not None
+    with pytest.raises(EngineRejectedError) as caught:
+        await services.engine.admit(1_000_000, 10, ())
+    assert caught.value.rejection.reason == "too_long"
