@@ -86,7 +86,12 @@ class ServerProcess:
         return self
 
     def _worker_candidates(self) -> list[int]:
-        return [pid for pid in children(self.pid) if "resource_tracker" not in cmdline(pid)]
+        # Not the multiprocessing helpers: the resource tracker and the engine process (`--engine`).
+        return [
+            pid
+            for pid in children(self.pid)
+            if "resource_tracker" not in cmdline(pid) and "spawn_main" not in cmdline(pid)
+        ]
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

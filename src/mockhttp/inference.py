@@ -247,6 +247,16 @@ class InferenceService:
             if streaming:
                 self.release_stream()
             raise engine_refusal(error.rejection, stream=streaming) from None
+        except OSError:
+            # The engine process is gone (the server is stopping, or it was killed).
+            if streaming:
+                self.release_stream()
+            info = ErrorInfo(
+                message="The engine simulation is not reachable.", type="server_error", param=None, code=None
+            )
+            raise RejectedError(
+                503, info, ((b"retry-after", str(RETRY_AFTER_S).encode()),), stream=streaming
+            ) from None
 
     async def _stream_engine(
         self,

@@ -22,7 +22,7 @@ class EngineTicket:
     step starts).
     """
 
-    __slots__ = ("_waiter", "cached_tokens", "queue_s", "request_id", "times")
+    __slots__ = ("_error", "_waiter", "cached_tokens", "queue_s", "request_id", "times")
 
     def __init__(self, request_id: int) -> None:
         self.request_id = request_id
@@ -30,6 +30,16 @@ class EngineTicket:
         self.cached_tokens = 0
         self.queue_s = 0.0
         self._waiter: asyncio.Future[None] | None = None
+        self._error: Exception | None = None
+
+    def fail(self, error: Exception) -> None:
+        """The engine went away: every wait for a token not yet published raises `error`."""
+        self._error = error
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_exception(error)
 
     def publish(self, at: float, cached_tokens: int, queue_s: float) -> None:
         """The engine sampled the next token at `at` (the first publication also says the prefix hit)."""
@@ -47,6 +57,8 @@ class EngineTicket:
         """When token `index` is due; waits until the engine has scheduled it."""
         times = self.times
         while len(times) <= index:
+            if self._error is not None:
+                raise self._error
             waiter = self._waiter
             if waiter is None:
                 waiter = self._waiter = asyncio.get_running_loop().create_future()

@@ -161,10 +161,15 @@ class RemoteEngine:
                 if reply is not None and not reply.done():
                     reply.set_result(message)
         self._writer = None
+        gone = ConnectionError("the engine process went away")
         for reply in self._replies.values():
             if not reply.done():
-                reply.set_exception(ConnectionError("the engine process went away"))
+                reply.set_exception(gone)
         self._replies.clear()
+        for ticket in self._tickets.values():
+            ticket.fail(gone)
+        self._tickets.clear()
+        self._expected.clear()
 
     def _publish(self, local_id: int, at: float, cached: int, queue_s: float) -> None:
         tickets = self._tickets

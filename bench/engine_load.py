@@ -1,0 +1,153 @@
+"""The engine simulation under real load: its cost to the server, and one engine across workers.
+
+python -m bench.engine_load overhead   # s1 and s3, engine off vs on (a profile too fast to saturate)
+python -m bench.engine_load workers    # the same closed-loop load on 1 and on 4 workers, engine on
+
+`overhead` runs each scenario of the suite twice, interleaved window by window: with the
+constant TTFT/ITL of the scenario, and with `--engine qwen3-0.6b` on a B200 with no step
+overhead and a step floor equal to the scenario's ITL (so the engine paces tokens as the
+constant schedule does, and never queues: `--max-num-seqs` covers the concurrency). The
+ratio of requests/s (s1) and tokens/s (s3) is what the engine's bookkeeping costs.
+
+`workers` sends streamed chat requests of 512 prompt and 128 output tokens from 64 clients,
+closed loop, to `--engine llama-3.1-8b` on an H100 SXM, once with one worker and once with
+four, and compares TTFT p50/p90 and ITL p50: with one engine for the server they agree.
+"""
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+
+from bench.processes import ServerProcess, free_port, mock_server_command
+from bench.scenarios import SCENARIOS, Scenario
+from bench.suite import Options, _load_generator
+
+FAST_ENGINE = ["--engine", "qwen3-0.6b", "--dcgm-gpu-name", "b200", "--engine-step-overhead-ms", "0"]
+WORKERS_ENGINE = ["--engine", "llama-3.1-8b", "--dcgm-gpu-name", "h100-sxm"]
+WORKERS_BODY = json.dumps(
+    {
+        "model": "mock-model",
+        "messages": [{"role": "user", "content": "x" * 2048}],
+        "max_tokens": 128,
+        "min_tokens": 128,
+        "stream": True,
+    }
+)
+
+
+def _server(label: str, workers: int, extra: list[str]) -> ServerProcess:
+    port = free_port()
+    argv = [
+        mock_server_command(),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "WARNING",
+        *extra,
+    ]
+    return ServerProcess(label, argv, port, workers, None)
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _windows(scenario: Scenario, servers: dict[str, ServerProcess], options: Options) -> dict[str, list[Any]]:
+    """`options.repeat` windows per server, interleaved, so drift on the machine hits both alike."""
+    runs: dict[str, list[Any]] = {label: [] for label in servers}
+    for server in servers.values():
+        server.start()
+    try:
+        for _ in range(options.repeat):
+            for label, server in servers.items():
+                runs[label].append(_load_generator(scenario, server, options, _log))
+                _log(f"{scenario.name} {label}: {runs[label][-1]['req_per_s']:.0f} req/s")
+    finally:
+        for server in servers.values():
+            server.stop()
+    return runs
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def overhead(options: Options) -> dict[str, Any]:
+    """s1 and s3 with the engine off and on."""
+    report: dict[str, Any] = {}
+    for name in ("s1", "s3"):
+        scenario = SCENARIOS[name]
+        base = ["--ttft", f"{scenario.ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
+        engine = [*FAST_ENGINE, "--scheduler-step-ms", f"{scenario.itl_ms:g}", "--max-num-seqs", "2048"]
+        runs = _windows(
+            scenario,
+            {"off": _server(f"{name}-off", 1, base), "on": _server(f"{name}-on", 1, [*base, *engine])},
+            options,
+        )
+        metric = "tokens_per_s" if scenario.stream else "req_per_s"
+        off = _median([run[metric] for run in runs["off"]])
+        on = _median([run[metric] for run in runs["on"]])
+        errors = sum(run["errors"] for label in runs for run in runs[label])
+        report[name] = {
+            "metric": metric,
+            "off": off,
+            "on": on,
+            "ratio": on / off if off else None,
+            "errors": errors,
+        }
+    return report
+
+
+def workers(options: Options) -> dict[str, Any]:
+    """TTFT and ITL of one closed-loop load on one worker and on four."""
+    scenario = replace(
+        SCENARIOS["s2"],
+        name="engine-workers",
+        body=WORKERS_BODY,
+        concurrency=64,
+        expect_tokens=128,
+        ttft_ms=0.0,
+        itl_ms=0.0,
+        pinned=False,
+    )
+    report: dict[str, Any] = {}
+    runs = _windows(
+        scenario,
+        {"1": _server("engine-1", 1, WORKERS_ENGINE), "4": _server("engine-4", 4, WORKERS_ENGINE)},
+        options,
+    )
+    for label, label_runs in runs.items():
+        report[label] = {
+            "ttft_p50_ms": _median([run["ttft_ms"]["p50"] for run in label_runs]),
+            "ttft_p90_ms": _median([run["ttft_ms"]["p90"] for run in label_runs]),
+            "itl_p50_ms": _median([run["itl_ms"]["p50"] for run in label_runs]),
+            "tokens_per_s": _median([run["tokens_per_s"] for run in label_runs]),
+            "errors": sum(run["errors"] for run in label_runs),
+        }
+    report["ratios_4_over_1"] = {
+        key: report["4"][key] / report["1"][key]
+        for key in ("ttft_p50_ms", "ttft_p90_ms", "itl_p50_ms", "tokens_per_s")
+    }
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_load", description=__doc__.split("\n")[0])
+    parser.add_argument("experiment", choices=["overhead", "workers"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=6.0)
+    args = parser.parse_args(argv)
+    options = Options(repeat=args.repeat, duration_s=args.duration, warmup_s=2.0, wrk=False, bare=False)
+    result = overhead(options) if args.experiment == "overhead" else workers(options)
+    print(msgspec.json.encode(result).decode())
+
+
+if __name__ == "__main__":
+    main()
