@@ -1,7 +1,11 @@
 """The engine-metrics routes: one store, every engine's format, and this machine's figures.
 
 Each scrape sums every worker's block once (`MetricsStore.snapshot`) and renders it in the
-format of the path asked for; `/node_exporter/metrics` reads `/proc` instead.
+format of the path asked for; `/node_exporter/metrics` reads `/proc` instead. With `--engine`
+the engine gauges (batch, queue, KV cache, preemptions, prefix cache) are the engine's own,
+read with `await engine.stats()` (a round trip to the engine process when workers > 1), so the
+engine-format handlers are async; without an engine they await nothing, and the scrape costs
+what the sync handler did (a coroutine next to rendering some hundred samples).
 """
 
 import time
@@ -19,6 +23,7 @@ from mockcore.metrics import (
     view_from_traffic,
 )
 from mockcore.metrics.dynamo import component_families, frontend_families
+from mockcore.metrics.engine_view import view_from_engine
 from mockcore.metrics.exposition import RUST_STYLE, Family
 from mockcore.metrics.node import ProcTexts, node_families
 from mockcore.metrics.server import server_families
@@ -63,54 +68,57 @@ def build_metrics_handlers(services: Services) -> list[HTTPRouteHandler]:
     settings = services.settings
     model = settings.default_model
     throughput = GenerationThroughput(services.clock)
+    engine = services.engine
 
     def prometheus(families: list[Family], *, rust: bool = False) -> Response[bytes]:
         text = render_families(families, RUST_STYLE) if rust else render_families(families)
         return Response(text.encode(), media_type=PROMETHEUS_CONTENT_TYPE)
 
-    def measured() -> tuple[MetricsSnapshot, EngineView]:
-        """Every worker's cells summed once, and the engine view they imply."""
+    async def measured() -> tuple[MetricsSnapshot, EngineView]:
+        """Every worker's cells summed once, and the engine's view: its own, or what they imply."""
         current = store.snapshot()
+        if engine is not None:
+            return current, view_from_engine(await engine.stats())
         return current, view_from_traffic(current, settings.dcgm_gpu_name)
 
-    @get(["/metrics", "/vllm/metrics"], sync_to_thread=False)
-    def vllm_metrics() -> Response[bytes]:
+    @get(["/metrics", "/vllm/metrics"])
+    async def vllm_metrics() -> Response[bytes]:
         """The vLLM engine metrics, then the server's own (`aiperf_mock_*`)."""
-        current, view = measured()
+        current, view = await measured()
         control_calls = services.control.report().counts
         return prometheus([*vllm_families(current, view, model), *server_families(current, control_calls)])
 
-    @get("/sglang/metrics", sync_to_thread=False)
-    def sglang_metrics() -> Response[bytes]:
+    @get("/sglang/metrics")
+    async def sglang_metrics() -> Response[bytes]:
         """SGLang's metrics."""
-        current, view = measured()
+        current, view = await measured()
         rate = throughput.update(current.counters["generation_tokens"])
         return prometheus(sglang_families(current, view, model, rate))
 
-    @get("/trtllm/metrics", sync_to_thread=False)
-    def trtllm_metrics() -> Response[bytes]:
+    @get("/trtllm/metrics")
+    async def trtllm_metrics() -> Response[bytes]:
         """TensorRT-LLM's metrics."""
-        return prometheus(trtllm_families(*measured(), model))
+        return prometheus(trtllm_families(*(await measured()), model))
 
-    @get("/dynamo_frontend/metrics", sync_to_thread=False)
-    def dynamo_frontend_metrics() -> Response[bytes]:
+    @get("/dynamo_frontend/metrics")
+    async def dynamo_frontend_metrics() -> Response[bytes]:
         """Dynamo's HTTP frontend metrics."""
-        current, view = measured()
+        current, view = await measured()
         return prometheus(frontend_families(current, view, model), rust=True)
 
-    def dynamo_component(component: str) -> Response[bytes]:
-        current, view = measured()
+    async def dynamo_component(component: str) -> Response[bytes]:
+        current, view = await measured()
         return prometheus(component_families(current, view, model, component), rust=True)
 
-    @get("/dynamo_component/prefill/metrics", sync_to_thread=False)
-    def dynamo_prefill_metrics() -> Response[bytes]:
+    @get("/dynamo_component/prefill/metrics")
+    async def dynamo_prefill_metrics() -> Response[bytes]:
         """Dynamo's prefill worker metrics."""
-        return dynamo_component("prefill")
+        return await dynamo_component("prefill")
 
-    @get("/dynamo_component/decode/metrics", sync_to_thread=False)
-    def dynamo_decode_metrics() -> Response[bytes]:
+    @get("/dynamo_component/decode/metrics")
+    async def dynamo_decode_metrics() -> Response[bytes]:
         """Dynamo's decode worker metrics."""
-        return dynamo_component("decode")
+        return await dynamo_component("decode")
 
     @get("/node_exporter/metrics", sync_to_thread=False)
     def node_exporter_metrics() -> Response[bytes]:

@@ -132,16 +132,22 @@ def build_route_handlers(
         )
 
     telemetry = GpuTelemetry(services)
+    engine = services.engine
+
+    async def dcgm_scrape(instance: int) -> Response[bytes]:
+        """With `--engine` the GPUs run at the engine's busy fraction, so read its stats first."""
+        stats = await engine.stats() if engine is not None else None
+        return Response(telemetry.scrape(instance, engine=stats), media_type=DCGM_CONTENT_TYPE)
 
     @get("/dcgm1/metrics")
     async def dcgm1_metrics() -> Response[bytes]:
         """The first simulated dcgm-exporter."""
-        return Response(telemetry.scrape(1), media_type=DCGM_CONTENT_TYPE)
+        return await dcgm_scrape(1)
 
     @get("/dcgm2/metrics")
     async def dcgm2_metrics() -> Response[bytes]:
         """The second simulated dcgm-exporter (its own GPUs, same configuration)."""
-        return Response(telemetry.scrape(2), media_type=DCGM_CONTENT_TYPE)
+        return await dcgm_scrape(2)
 
     openapi_body = msgspec.json.encode(openapi_document(package_version()))
 

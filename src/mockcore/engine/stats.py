@@ -28,6 +28,8 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     bytes_moved: float
     peak_flops: float
     peak_bandwidth: float
+    prefix_caching: bool = True
+    gpu_memory_utilization: float = 0.9
 
     @property
     def kv_usage(self) -> float:
@@ -60,4 +62,6 @@ def engine_stats(engine: Engine, pending: int = 0) -> EngineStats:
         bytes_moved=counters.bytes_moved,
         peak_flops=config.peak_flops,
         peak_bandwidth=config.peak_bandwidth,
+        prefix_caching=config.prefix_caching,
+        gpu_memory_utilization=config.gpu_memory_utilization,
     )

@@ -15,6 +15,11 @@ The rule, in full:
    traffic, the configured `--dcgm-initial-load` (so a freshly started mock looks like a GPU
    already at work); from the first request on, the traffic load alone, so the GPUs return to
    idle when the traffic stops. With `--no-dcgm-auto-load` the initial load holds throughout.
+
+With `--engine` the engine knows how busy the GPU is, so steps 1 and 2 give way to
+`busy_fraction`: the share of the last `--dcgm-window-sec` seconds the engine spent running
+steps (its cumulative busy time measured like the tokens, in whole microseconds), which is
+what DCGM_FI_DEV_GPU_UTIL means: the time a kernel was running. Step 3 is kept as it is.
 """
 
 import math
@@ -26,6 +31,8 @@ DEFAULT_MIN_THROUGHPUT = 100.0
 MAX_WINDOW_SAMPLES = 64
 
 TokenSample = tuple[float, int]
+# Busy time is sampled as a count of whole microseconds, so it shares the token window's samples.
+US_PER_S = 1_000_000
 
 
 def _non_negative(value: float) -> float:
@@ -59,6 +66,21 @@ def windowed_throughput(
     if len(kept) > MAX_WINDOW_SAMPLES:
         kept = [kept[0], *kept[-(MAX_WINDOW_SAMPLES - 1) :]]
     return rate, tuple(kept)
+
+
+def busy_fraction(
+    samples: Sequence[TokenSample], now_s: float, busy_s: float, window_s: float
+) -> tuple[float, tuple[TokenSample, ...]]:
+    """The share of the last `window_s` the engine was busy, in [0, 1], and the samples to keep.
+
+    `busy_s` is the engine's cumulative busy time; `samples` are earlier (time, busy
+    microseconds) readings, as `windowed_throughput` keeps them. The engine counts a step as
+    busy when it starts, so a window can hold a little of a step still running: the fraction
+    is capped at 1.
+    """
+    busy_us = round(_non_negative(busy_s) * US_PER_S)
+    rate_us_per_s, kept = windowed_throughput(samples, now_s, busy_us, window_s)
+    return _unit_interval(rate_us_per_s / US_PER_S), kept
 
 
 def throughput_load(tokens_per_s: float, peak_tokens_per_s: float, min_throughput: float) -> float:

@@ -1,16 +1,18 @@
 """What an inference engine would report about itself: batch, queue, KV cache.
 
-Every engine format renders its gauges from an `EngineView`. Until a batching engine model
-exists, the view is derived from the measured traffic (`view_from_traffic`): every open
-request is running, none waits, and the KV cache holds the prompt and planned output of each
-open request against the capacity of one simulated GPU (`kv_capacity_tokens`). An engine
-model will build the same view from its own state, and no renderer has to change.
+Every engine format renders its gauges from an `EngineView`. Without `--engine` the view is
+derived from the measured traffic (`view_from_traffic`): every open request is running, none
+waits, and the KV cache holds the prompt and planned output of each open request against the
+capacity of one simulated GPU (`kv_capacity_tokens`). With `--engine` the view is the batching
+engine's own state (`view_from_engine`): its batch, its queue, its KV blocks, its preemptions
+and prefix-cache lookups; no renderer tells the two apart.
 """
 
 import math
 
 import msgspec
 
+from mockcore.engine.stats import EngineStats
 from mockcore.gpu.catalog import gpu_spec
 from mockcore.metrics.store import MetricsSnapshot
 
@@ -42,6 +44,9 @@ class EngineView(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     preemptions: int
     prefix_cache_queries: int
     prefix_cache_hits: int
+    # The cache configuration vLLM reports in `vllm:cache_config_info`.
+    prefix_caching: bool = False
+    gpu_memory_utilization: float = GPU_MEMORY_UTILIZATION
 
     @property
     def kv_usage(self) -> float:
@@ -75,4 +80,20 @@ def view_from_traffic(snapshot: MetricsSnapshot, gpu_model: str) -> EngineView:
         preemptions=snapshot.counters["preemptions"],
         prefix_cache_queries=snapshot.counters["prefix_cache_queries"],
         prefix_cache_hits=snapshot.counters["prefix_cache_hits"],
+    )
+
+
+def view_from_engine(stats: EngineStats) -> EngineView:
+    """The engine view of the batching engine: its own gauges and counters, blocks as tokens."""
+    return EngineView(
+        running=stats.running,
+        waiting=stats.waiting,
+        kv_tokens_used=stats.kv_blocks_used * stats.block_size,
+        kv_capacity_tokens=stats.kv_blocks_total * stats.block_size,
+        block_size_tokens=stats.block_size,
+        preemptions=stats.preemptions,
+        prefix_cache_queries=stats.prefix_query_tokens,
+        prefix_cache_hits=stats.prefix_hit_tokens,
+        prefix_caching=stats.prefix_caching,
+        gpu_memory_utilization=stats.gpu_memory_utilization,
     )

@@ -7,7 +7,7 @@ are left out (scrapers such as aiperf skip them).
 """
 
 from mockcore.metrics import buckets
-from mockcore.metrics.engine_view import GPU_MEMORY_UTILIZATION, EngineView
+from mockcore.metrics.engine_view import EngineView
 from mockcore.metrics.exposition import Family, Labels
 from mockcore.metrics.families import counter, gauge, histogram, single_bucket
 from mockcore.metrics.store import MetricsSnapshot
@@ -25,9 +25,9 @@ def cache_config_labels(view: EngineView) -> Labels:
         ("cache_dtype", "auto"),
         ("calculate_kv_scales", "False"),
         ("cpu_offload_gb", "0.0"),
-        ("enable_prefix_caching", "False"),
+        ("enable_prefix_caching", str(view.prefix_caching)),
         ("engine", ENGINE),
-        ("gpu_memory_utilization", str(GPU_MEMORY_UTILIZATION)),
+        ("gpu_memory_utilization", str(view.gpu_memory_utilization)),
         ("is_attention_free", "False"),
         ("num_cpu_blocks", "None"),
         ("num_gpu_blocks", str(view.total_blocks)),

@@ -17,17 +17,25 @@ from mockhttp.pacing import sleep_until
 
 
 class EngineDriver:
-    """The engine, its arrivals not yet handed over, and the task that steps it."""
+    """The engine, its arrivals not yet handed over, and the task that steps it.
+
+    `on_step` gets each step's result when the step ends (its tokens are due now: a stream
+    writes them without a timer of its own), or, with `announce_at_start`, as soon as the step
+    is computed (the engine process does, so that its socket's latency hides behind the step).
+    """
 
     def __init__(
         self,
         engine: Engine,
         clock: Callable[[], float],
         on_step: Callable[[StepResult], None],
+        *,
+        announce_at_start: bool = False,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._on_step = on_step
+        self._announce_at_start = announce_at_start
         self._pending: deque[Sequence] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -83,9 +91,12 @@ class EngineDriver:
             while pending and pending[0].arrival_s <= start:
                 engine.enqueue(pending.popleft())
             result = engine.step(start)
-            self._on_step(result)
+            if self._announce_at_start:
+                self._on_step(result)
             start = result.record.end_s
             await sleep_until(start, self._clock, asyncio.sleep)
+            if not self._announce_at_start:
+                self._on_step(result)
 
     async def close(self) -> None:
         """Stop stepping (the app is shutting down)."""

@@ -34,7 +34,7 @@ class EngineServer:
     """The engine process's side: one driver, any number of worker connections."""
 
     def __init__(self, config: EngineConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self._driver = EngineDriver(Engine(config), clock, self._announce)
+        self._driver = EngineDriver(Engine(config), clock, self._announce, announce_at_start=True)
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._next_connection = 0
 

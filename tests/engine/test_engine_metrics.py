@@ -1,0 +1,183 @@
+"""With `--engine` the engine metrics and the DCGM telemetry report the engine's own state.
+
+The engine gauges of every format (batch, queue, KV cache, preemptions, prefix cache) are the
+engine's stats, and the simulated GPUs run at the share of time the engine spends on steps.
+"""
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from mockcore import Settings
+from mockcore.engine import EngineStats
+from mockcore.gpu.load import busy_fraction
+from mockcore.metrics.engine_view import view_from_engine
+from mockhttp import Services, create_app, local_services
+
+ENGINE = {"engine": "llama-3.1-8b", "dcgm_gpu_name": "h100-sxm", "ttft": 0, "itl": 0}
+CONCURRENT = 40
+OUTPUT_TOKENS = 200
+CHAT = {
+    "model": "m",
+    "messages": [{"role": "user", "content": "Tell me about continuous batching. " * 8}],
+    "max_tokens": OUTPUT_TOKENS,
+    "min_tokens": OUTPUT_TOKENS,
+    "stream": True,
+}
+
+
+def run_async(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
+    """A sync test that runs `test` on a fresh event loop (the suite runs no async plugin)."""
+
+    @functools.wraps(test)
+    def run() -> None:
+        asyncio.run(test())
+
+    return run
+
+
+def _stats(**overrides: float) -> EngineStats:
+    values: dict[str, Any] = {
+        "running": 3,
+        "waiting": 2,
+        "kv_blocks_used": 10,
+        "kv_blocks_total": 100,
+        "block_size": 16,
+        "weight_bytes": 16e9,
+        "kv_block_bytes": 2e6,
+        "steps": 50,
+        "busy_s": 1.5,
+        "prefill_tokens": 900,
+        "decode_tokens": 300,
+        "preemptions": 4,
+        "prefix_query_tokens": 640,
+        "prefix_hit_tokens": 160,
+        "finished": 7,
+        "rejected": 1,
+        "flops": 1e15,
+        "bytes_moved": 1e12,
+        "peak_flops": 989e12,
+        "peak_bandwidth": 3.35e12,
+    }
+    return EngineStats(**{**values, **overrides})
+
+
+def _values(text: str) -> dict[str, float]:
+    """Sample name -> value (every engine gauge here has a single sample)."""
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _gpu_util(text: str) -> list[float]:
+    return [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "DCGM_FI_DEV_GPU_UTIL"
+    ]
+
+
+def _engine_services(**overrides: Any) -> tuple[Services, httpx.AsyncClient]:
+    services = local_services(Settings(**{**ENGINE, **overrides}))
+    transport = httpx.ASGITransport(app=create_app(services=services))
+    return services, httpx.AsyncClient(transport=transport, base_url="http://mock")
+
+
+async def _engine_stats(services: Services) -> EngineStats:
+    assert services.engine is not None
+    return await services.engine.stats()
+
+
+async def _until(services: Services, ready: Callable[[EngineStats], bool]) -> EngineStats:
+    """Poll the engine until `ready` holds (fails after 3 s)."""
+    for _ in range(300):
+        stats = await _engine_stats(services)
+        if ready(stats):
+            return stats
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the engine never got there: {stats}")
+
+
+def test_the_engine_view_is_the_engines_stats_with_blocks_counted_in_tokens() -> None:
+    view = view_from_engine(_stats())
+    assert (view.running, view.waiting) == (3, 2)
+    assert (view.kv_tokens_used, view.kv_capacity_tokens, view.block_size_tokens) == (160, 1600, 16)
+    assert (view.used_blocks, view.total_blocks) == (10, 100)
+    assert view.kv_usage == 0.1
+    assert view.preemptions == 4
+    assert (view.prefix_cache_queries, view.prefix_cache_hits) == (640, 160)
+    assert view.prefix_cache_hit_rate == 0.25
+
+
+def test_busy_fraction_is_the_busy_time_over_the_window() -> None:
+    first, samples = busy_fraction((), 10.0, 2.0, 1.0)
+    fraction, samples = busy_fraction(samples, 11.0, 2.25, 1.0)
+    assert first == 0.0
+    assert fraction == 0.25
+    assert samples == ((10.0, 2_000_000), (11.0, 2_250_000))
+
+
+def test_busy_fraction_is_capped_at_one_and_never_negative() -> None:
+    _, samples = busy_fraction((), 10.0, 2.0, 1.0)
+    assert busy_fraction(samples, 10.5, 3.0, 1.0)[0] == 1.0
+    assert busy_fraction(samples, 10.5, 1.0, 1.0)[0] == 0.0
+
+
+@run_async
+async def test_vllm_gauges_follow_the_engine_while_it_runs_and_after() -> None:
+    services, http = _engine_services()
+    async with http:
+        requests = [
+            asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
+        ]
+        # Every request admitted and decoding: the batch holds still for many steps.
+        before = await _until(services, lambda stats: stats.running == CONCURRENT and stats.waiting == 0)
+        metrics = _values((await http.get("/metrics")).text)
+        sglang = _values((await http.get("/sglang/metrics")).text)
+        after = await _engine_stats(services)
+        assert after.running == before.running
+        assert metrics["vllm:num_requests_running"] == before.running
+        assert metrics["vllm:num_requests_waiting"] == 0
+        assert metrics["vllm:kv_cache_usage_perc"] > 0
+        assert sglang["sglang:num_running_reqs"] == before.running
+        responses = await asyncio.gather(*requests)
+        assert all(response.status_code == 200 for response in responses)
+        done_text = (await http.get("/metrics")).text
+        done = _values(done_text)
+        stats = await _engine_stats(services)
+    # vLLM's cache configuration is the engine's.
+    assert 'enable_prefix_caching="True"' in done_text
+    assert f'num_gpu_blocks="{stats.kv_blocks_total}"' in done_text
+    assert done["vllm:num_requests_running"] == 0
+    assert done["vllm:kv_cache_usage_perc"] == stats.kv_usage
+    assert done["vllm:prefix_cache_queries_total"] == stats.prefix_query_tokens > 0
+    assert done["vllm:prefix_cache_hits_total"] == stats.prefix_hit_tokens
+    assert done["vllm:num_preemptions_total"] == stats.preemptions
+
+
+@run_async
+async def test_dcgm_utilisation_follows_the_engines_busy_time() -> None:
+    services, http = _engine_services(dcgm_initial_load=0.0, dcgm_window_sec=0.2)
+    async with http:
+        idle = _gpu_util((await http.get("/dcgm1/metrics")).text)
+        requests = [
+            asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
+        ]
+        await _until(services, lambda stats: stats.running == CONCURRENT)
+        await asyncio.sleep(0.3)
+        busy = _gpu_util((await http.get("/dcgm1/metrics")).text)
+        await asyncio.gather(*requests)
+        await asyncio.sleep(0.3)
+        await http.get("/dcgm1/metrics")
+        await asyncio.sleep(0.3)
+        after = _gpu_util((await http.get("/dcgm1/metrics")).text)
+    assert max(idle) < 5
+    assert min(busy) > 50
+    assert max(after) < 5
