@@ -79,10 +79,10 @@ def _median(values: list[float]) -> float:
     return ordered[len(ordered) // 2]
 
 
-def overhead(options: Options) -> dict[str, Any]:
-    """s1 and s3 with the engine off and on."""
+def overhead(options: Options, names: tuple[str, ...] = ("s1", "s3")) -> dict[str, Any]:
+    """s1 and s3 (or `names`) with the engine off and on."""
     report: dict[str, Any] = {}
-    for name in ("s1", "s3"):
+    for name in names:
         scenario = SCENARIOS[name]
         base = ["--ttft", f"{scenario.ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
         engine = [*FAST_ENGINE, "--scheduler-step-ms", f"{scenario.itl_ms:g}", "--max-num-seqs", "2048"]
@@ -143,9 +143,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("experiment", choices=["overhead", "workers"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=6.0)
+    parser.add_argument("--scenario", action="append", default=[], help="overhead: s1, s3 (default both)")
     args = parser.parse_args(argv)
     options = Options(repeat=args.repeat, duration_s=args.duration, warmup_s=2.0, wrk=False, bare=False)
-    result = overhead(options) if args.experiment == "overhead" else workers(options)
+    names = tuple(args.scenario) or ("s1", "s3")
+    result = overhead(options, names) if args.experiment == "overhead" else workers(options)
     print(msgspec.json.encode(result).decode())
 
 

@@ -242,7 +242,9 @@ class InferenceService:
         if engine is None or not isinstance(plan, GenerationPlan):
             return None
         try:
-            return await engine.admit(plan.usage.prompt_tokens, plan.event_count, plan.prompt_blocks)
+            return await engine.admit(
+                plan.usage.prompt_tokens, plan.event_count, plan.prompt_blocks, streaming=streaming
+            )
         except EngineRejectedError as error:
             if streaming:
                 self.release_stream()
@@ -327,7 +329,7 @@ class InferenceService:
                 due = t0 + plan.response_offset_s
             else:
                 assert isinstance(plan, GenerationPlan)  # noqa: S101 - only generations get tickets
-                due = await ticket.token_time(plan.event_count - 1)
+                due = await ticket.finish_time()
                 plan = engine_timed(plan, ticket, t0)
             now = await sleep_until(due + delay_s, self._clock, asyncio.sleep)
             if isinstance(plan, GenerationPlan):
@@ -453,8 +455,11 @@ def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> Gener
     Call once the first token's time is known; the schedule is what the metrics record.
     """
     times = ticket.times
-    ttft_ms = (times[0] - t0) * 1000.0
-    itl_ms = (times[-1] - times[0]) * 1000.0 / (len(times) - 1) if len(times) > 1 else 0.0
+    first = times[0]
+    last = ticket.finished_at if ticket.finished_at is not None else times[-1]
+    gaps = plan.event_count - 1 if ticket.finished_at is not None else len(times) - 1
+    ttft_ms = (first - t0) * 1000.0
+    itl_ms = (last - first) * 1000.0 / gaps if gaps > 0 else 0.0
     usage = msgspec.structs.replace(plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True)
     return msgspec.structs.replace(
         plan, usage=usage, schedule=Schedule(ttft_ms=max(0.0, ttft_ms), itl_ms=itl_ms)

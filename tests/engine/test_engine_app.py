@@ -144,7 +144,7 @@ async def test_an_abandoned_request_leaves_the_engine() -> None:
     services = local_services(Settings(**ENGINE))
     engine = services.engine
     assert engine is not None
-    ticket = await engine.admit(100, 1000, ())
+    ticket = await engine.admit(100, 1000, (), streaming=True)
     await ticket.token_time(0)
     assert (await engine.stats()).running == 1
     engine.cancel(ticket)
@@ -161,5 +161,5 @@ async def test_the_local_engine_refuses_what_it_can_never_hold() -> None:
     )
     assert services.engine is not None
     with pytest.raises(EngineRejectedError) as caught:
-        await services.engine.admit(1_000_000, 10, ())
+        await services.engine.admit(1_000_000, 10, (), streaming=False)
     assert caught.value.rejection.reason == "too_long"

@@ -48,9 +48,48 @@ def step_cost(config: EngineConfig, tokens: int, attended_context: float, contex
     `context_read` the cached tokens the step reads from the KV cache (each sequence's
     context before the step, once).
     """
-    profile = config.profile
-    flops = 2.0 * profile.active * tokens + profile.attention_flops_per_context_token * attended_context
-    bytes_moved = weight_bytes_read(config, tokens) + profile.kv_bytes_per_token * (context_read + tokens)
-    busy_s = max(flops / (config.peak_flops * config.mfu), bytes_moved / (config.peak_bandwidth * config.mbu))
-    duration_s = max(busy_s + config.step_overhead_ms / 1000.0, config.step_floor_ms / 1000.0)
-    return StepCost(flops=flops, bytes_moved=bytes_moved, duration_s=duration_s)
+    return Roofline(config).cost(tokens, attended_context, context_read)
+
+
+class Roofline:
+    """`step_cost` with every constant of the configuration worked out once (an engine steps often)."""
+
+    __slots__ = (
+        "_attention_flops",
+        "_bandwidth",
+        "_dense",
+        "_floor_s",
+        "_flops",
+        "_flops_per_token",
+        "_inactive_fraction",
+        "_kv_bytes_per_token",
+        "_overhead_s",
+        "_weight_bytes",
+    )
+
+    def __init__(self, config: EngineConfig) -> None:
+        profile = config.profile
+        self._flops_per_token = 2.0 * profile.active
+        self._attention_flops = profile.attention_flops_per_context_token
+        self._weight_bytes = profile.weight_bytes
+        self._dense = profile.active_parameters is None
+        self._inactive_fraction = 1.0 - profile.active / profile.parameters
+        self._kv_bytes_per_token = profile.kv_bytes_per_token
+        self._flops = config.peak_flops * config.mfu
+        self._bandwidth = config.peak_bandwidth * config.mbu
+        self._overhead_s = config.step_overhead_ms / 1000.0
+        self._floor_s = config.step_floor_ms / 1000.0
+
+    def cost(self, tokens: int, attended_context: float, context_read: int) -> StepCost:
+        """See `step_cost`."""
+        flops = self._flops_per_token * tokens + self._attention_flops * attended_context
+        if tokens <= 0:
+            weights = 0.0
+        elif self._dense:
+            weights = self._weight_bytes
+        else:
+            weights = self._weight_bytes * (1.0 - self._inactive_fraction**tokens)
+        bytes_moved = weights + self._kv_bytes_per_token * (context_read + tokens)
+        busy_s = max(flops / self._flops, bytes_moved / self._bandwidth)
+        duration_s = max(busy_s + self._overhead_s, self._floor_s)
+        return StepCost(flops=flops, bytes_moved=bytes_moved, duration_s=duration_s)

@@ -19,7 +19,7 @@ import msgspec
 
 from mockcore.engine.config import EngineConfig
 from mockcore.engine.kv_cache import BlockPool
-from mockcore.engine.roofline import StepCost, step_cost
+from mockcore.engine.roofline import Roofline
 
 
 class Sequence:
@@ -32,6 +32,7 @@ class Sequence:
         "blocks",
         "cached_tokens",
         "computed",
+        "every_token",
         "finish_s",
         "first_token_s",
         "generated",
@@ -40,6 +41,7 @@ class Sequence:
         "preemptions",
         "prompt_tokens",
         "request_id",
+        "tag",
         "token_times",
     )
 
@@ -70,6 +72,11 @@ class Sequence:
         self.first_token_s: float | None = None
         self.finish_s: float | None = None
         self.token_times: list[float] | None = [] if keep_token_times else None
+        # Whatever the driver attaches to find its request again (the live server's ticket).
+        self.tag: object = None
+        # Whether `StepResult.sampled` lists every token of this sequence (a stream), or only
+        # its first and its last.
+        self.every_token = True
 
     @property
     def known(self) -> int:
@@ -137,7 +144,10 @@ class EngineCounters:
 
 
 class StepResult:
-    """A step's record, the sequences that sampled a token at its end, and those that finished."""
+    """A step's record, the sequences that sampled a token at its end, and those that finished.
+
+    `sampled` leaves out the middle tokens of sequences that do not ask for every token.
+    """
 
     __slots__ = ("finished", "record", "sampled")
 
@@ -157,6 +167,7 @@ class Engine:
         self.waiting: deque[Sequence] = deque()
         self.running: list[Sequence] = []
         self.counters = EngineCounters()
+        self._roofline = Roofline(config)
         self._by_id: dict[int, Sequence] = {}
 
     @property
@@ -256,28 +267,53 @@ class Engine:
         return cap is not None and batch.prefills >= cap
 
     def _schedule_running(self, batch: "_Batch") -> None:
-        """Running sequences first, in admission order; out of blocks, the newest is preempted."""
+        """Running sequences first, in admission order; out of blocks, the newest is preempted.
+
+        Decoding sequences (one token, a new block every `block_size` tokens) take an inlined
+        path: they are nearly every sequence of nearly every step.
+        """
         pool = self.pool
         running = self.running
+        block_size = self.config.block_size
+        items = batch.items
         index = 0
         while index < len(running) and batch.budget > 0:
             sequence = running[index]
-            prefilling = sequence.known - sequence.computed > 1
-            if prefilling and self._prefill_capped(batch):
+            computed = sequence.computed
+            decoding = sequence.prompt_tokens + sequence.generated - computed == 1
+            if decoding and (computed < sequence.blocks * block_size or pool.allocate(1)):
+                if computed >= sequence.blocks * block_size:
+                    sequence.blocks += 1
+                items.append((sequence, 1))
+                batch.budget -= 1
+                batch.tokens += 1
+                batch.attended += computed + 1
+                batch.context_read += computed
                 index += 1
                 continue
-            chunk = self._chunk(sequence, batch.budget)
-            needed = self._blocks_for(sequence.computed + chunk) - sequence.blocks
-            while needed > pool.available:
-                victim = running.pop()
-                self._preempt(victim)
-                batch.preempted += 1
-                if victim is sequence:
-                    return
-            pool.allocate(needed)
-            sequence.blocks += needed
-            batch.add(sequence, chunk, prefilling=prefilling)
+            if not self._schedule_one_running(batch, sequence):
+                return
             index += 1
+
+    def _schedule_one_running(self, batch: "_Batch", sequence: Sequence) -> bool:
+        """A prefilling sequence, or one that needs a block the pool lacks; False: stop scheduling."""
+        pool = self.pool
+        running = self.running
+        prefilling = sequence.known - sequence.computed > 1
+        if prefilling and self._prefill_capped(batch):
+            return True
+        chunk = self._chunk(sequence, batch.budget)
+        needed = self._blocks_for(sequence.computed + chunk) - sequence.blocks
+        while needed > pool.available:
+            victim = running.pop()
+            self._preempt(victim)
+            batch.preempted += 1
+            if victim is sequence:
+                return False
+        pool.allocate(needed)
+        sequence.blocks += needed
+        batch.add(sequence, chunk, prefilling=prefilling)
+        return True
 
     def _take_prefix_hits(self, sequence: Sequence) -> None:
         """Start `sequence` on the cached blocks of its prefix (at least one token is always computed)."""
@@ -324,7 +360,7 @@ class Engine:
             self._admit_waiting(batch, now)
         if not batch.items:
             raise AssertionError("a busy engine scheduled nothing")
-        cost = self._cost(batch.items)
+        cost = self._roofline.cost(batch.tokens, batch.attended, batch.context_read)
         end = now + cost.duration_s
         sampled, finished = self._advance(batch.items, end)
         prefill_tokens = batch.prefill_tokens
@@ -352,17 +388,6 @@ class Engine:
         )
         return StepResult(record, sampled, finished)
 
-    def _cost(self, items: list[tuple[Sequence, int]]) -> StepCost:
-        tokens = 0
-        attended = 0.0
-        context_read = 0
-        for sequence, chunk in items:
-            context = sequence.computed
-            tokens += chunk
-            attended += chunk * context + chunk * (chunk + 1) / 2
-            context_read += context
-        return step_cost(self.config, tokens, attended, context_read)
-
     def _advance(
         self, items: list[tuple[Sequence, int]], end: float
     ) -> tuple[list[Sequence], list[Sequence]]:
@@ -371,26 +396,31 @@ class Engine:
         finished: list[Sequence] = []
         block_size = self.config.block_size
         pool = self.pool
+        prefix_caching = pool.prefix_caching
         for sequence, chunk in items:
-            sequence.computed += chunk
+            computed = sequence.computed + chunk
+            sequence.computed = computed
             hashes = sequence.block_hashes
-            if sequence.hashed < len(hashes) and pool.prefix_caching:
-                full = min(len(hashes), sequence.computed // block_size, sequence.blocks)
+            if prefix_caching and sequence.hashed < len(hashes):
+                full = min(len(hashes), computed // block_size, sequence.blocks)
                 while sequence.hashed < full:
                     pool.register(hashes[sequence.hashed])
                     sequence.hashed += 1
-            if sequence.computed < sequence.known:
+            if computed < sequence.prompt_tokens + sequence.generated:
                 continue
-            sequence.generated += 1
+            generated = sequence.generated + 1
+            sequence.generated = generated
             times = sequence.token_times
             if times is not None:
                 times.append(end)
             if sequence.first_token_s is None:
                 sequence.first_token_s = end
-            sampled.append(sequence)
-            if sequence.generated >= sequence.output_tokens:
+            if generated >= sequence.output_tokens:
                 sequence.finish_s = end
                 finished.append(sequence)
+                sampled.append(sequence)
+            elif generated == 1 or sequence.every_token:
+                sampled.append(sequence)
         if finished:
             self.running = [sequence for sequence in self.running if not sequence.finished]
             for sequence in finished:
@@ -402,7 +432,16 @@ class Engine:
 class _Batch:
     """The step being built: (sequence, tokens) pairs and what is left of the token budget."""
 
-    __slots__ = ("budget", "items", "preempted", "prefill_tokens", "prefills", "tokens")
+    __slots__ = (
+        "attended",
+        "budget",
+        "context_read",
+        "items",
+        "preempted",
+        "prefill_tokens",
+        "prefills",
+        "tokens",
+    )
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
@@ -411,11 +450,19 @@ class _Batch:
         self.prefill_tokens = 0
         self.tokens = 0
         self.preempted = 0
+        # For the roofline: the context each computed token attends to, summed, and the
+        # cached context every sequence reads once.
+        self.attended = 0.0
+        self.context_read = 0
 
     def add(self, sequence: Sequence, chunk: int, *, prefilling: bool) -> None:
+        """`chunk` tokens of `sequence`, computed on top of its `computed` ones."""
+        context = sequence.computed
         self.items.append((sequence, chunk))
         self.budget -= chunk
         self.tokens += chunk
+        self.attended += chunk * context + chunk * (chunk + 1) / 2
+        self.context_read += context
         if prefilling:
             self.prefills += 1
             self.prefill_tokens += chunk

@@ -244,14 +244,18 @@ def plan_generation(
     if command.tools or command.output_format is not None:
         check_schemas(command)
     prompts = command.prompts
+    first_pieces: tuple[str, ...] | None = None
     if len(prompts) == 1 and command.samples == 1:  # nearly every request: no loops
         prompt = prompts[0]
-        planned: tuple[ChoicePlan, ...] = (plan_choice(command, 0, prompt, prompt.pieces(), 0),)
+        first_pieces = prompt.pieces()
+        planned: tuple[ChoicePlan, ...] = (plan_choice(command, 0, prompt, first_pieces, 0),)
         prompt_tokens = prompt.token_count
     else:
         choices: list[ChoicePlan] = []
         for prompt in prompts:
             pieces = prompt.pieces()
+            if first_pieces is None:
+                first_pieces = pieces
             for sample in range(command.samples):
                 choices.append(plan_choice(command, len(choices), prompt, pieces, sample))
         planned = tuple(choices)
@@ -278,10 +282,8 @@ def plan_generation(
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
         prompt_digest=prompts[0].digest if prompts else b"",
     )
-    if settings.engine is not None and settings.enable_prefix_caching and prompts and prompts[0].texts:
-        plan = msgspec.structs.replace(
-            plan, prompt_blocks=text_block_hashes(prompts[0].pieces(), BLOCK_SIZE_TOKENS)
-        )
+    if settings.engine is not None and settings.enable_prefix_caching and first_pieces:
+        plan = msgspec.structs.replace(plan, prompt_blocks=text_block_hashes(first_pieces, BLOCK_SIZE_TOKENS))
     if (
         command.logprobs is None
         and not command.continuous_usage

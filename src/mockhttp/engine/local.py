@@ -1,6 +1,7 @@
 """The engine in the app's own event loop: for one worker, or an app mounted in another program."""
 
 from collections.abc import Callable
+from typing import cast
 
 from mockcore.engine import Engine, EngineConfig, EngineStats, Sequence, StepResult
 from mockhttp.engine.driver import EngineDriver
@@ -16,18 +17,20 @@ class LocalEngine:
         self._next_id = 0
 
     async def admit(
-        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...]
+        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...], *, streaming: bool
     ) -> EngineTicket:
         """Queue the request now; `EngineRejectedError` when the engine refuses it."""
         self._next_id += 1
         request_id = self._next_id
+        ticket = EngineTicket(request_id, streaming=streaming)
         sequence = Sequence(
             request_id, 0.0, prompt_tokens, output_tokens, block_hashes, keep_token_times=False
         )
+        sequence.tag = ticket
+        sequence.every_token = streaming
         rejection = self._driver.submit(sequence)
         if rejection is not None:
             raise EngineRejectedError(rejection)
-        ticket = EngineTicket(request_id)
         self._tickets[request_id] = ticket
         return ticket
 
@@ -42,12 +45,16 @@ class LocalEngine:
 
     def _publish(self, result: StepResult) -> None:
         end = result.record.end_s
-        tickets = self._tickets
         for sequence in result.sampled:
-            ticket = tickets.get(sequence.request_id)
-            if ticket is not None:
+            ticket = cast("EngineTicket", sequence.tag)
+            generated = sequence.generated
+            final = generated >= sequence.output_tokens
+            if generated == 1:
                 admitted = sequence.admitted_s if sequence.admitted_s is not None else end
-                ticket.publish(end, sequence.cached_tokens or 0, admitted - sequence.arrival_s)
+                ticket.publish(end, sequence.cached_tokens or 0, admitted - sequence.arrival_s, final=final)
+            elif ticket.streaming or final:
+                ticket.publish(end, 0, 0.0, final=final)
+        tickets = self._tickets
         for sequence in result.finished:
             tickets.pop(sequence.request_id, None)
 

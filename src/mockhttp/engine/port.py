@@ -17,16 +17,28 @@ class EngineRejectedError(Exception):
 class EngineTicket:
     """One admitted request: the clock times its tokens were sampled at, as the engine publishes them.
 
-    Token k (k = 0, 1, ...) is due at `times[k]`, an absolute time on the server's clock that
-    may still lie ahead when it is published (the engine announces a step's tokens when the
-    step starts).
+    For a streamed request token k (k = 0, 1, ...) is due at `times[k]`, an absolute time on
+    the server's clock that may still lie ahead when it is published (the engine process
+    announces a step's tokens when the step starts). A request answered in one piece is told
+    only its first token (for its TTFT and prefix hit) and its last (`finished_at`).
     """
 
-    __slots__ = ("_error", "_waiter", "cached_tokens", "queue_s", "request_id", "times")
+    __slots__ = (
+        "_error",
+        "_waiter",
+        "cached_tokens",
+        "finished_at",
+        "queue_s",
+        "request_id",
+        "streaming",
+        "times",
+    )
 
-    def __init__(self, request_id: int) -> None:
+    def __init__(self, request_id: int, *, streaming: bool = True) -> None:
         self.request_id = request_id
+        self.streaming = streaming
         self.times: list[float] = []
+        self.finished_at: float | None = None
         self.cached_tokens = 0
         self.queue_s = 0.0
         self._waiter: asyncio.Future[None] | None = None
@@ -41,38 +53,58 @@ class EngineTicket:
             if not waiter.done():
                 waiter.set_exception(error)
 
-    def publish(self, at: float, cached_tokens: int, queue_s: float) -> None:
-        """The engine sampled the next token at `at` (the first publication also says the prefix hit)."""
+    def publish(self, at: float, cached_tokens: int, queue_s: float, *, final: bool = False) -> None:
+        """The engine sampled a token at `at` (the first publication also says the prefix hit).
+
+        `final`: it was the request's last token.
+        """
         if not self.times:
             self.cached_tokens = cached_tokens
             self.queue_s = queue_s
         self.times.append(at)
+        if final:
+            self.finished_at = at
+        elif not self.streaming:
+            return  # an answer in one piece only waits for its last token
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
 
+    async def _published(self) -> None:
+        """Wait for the next publication (or the engine's failure)."""
+        if self._error is not None:
+            raise self._error
+        waiter = self._waiter
+        if waiter is None:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+        await waiter
+
     async def token_time(self, index: int) -> float:
-        """When token `index` is due; waits until the engine has scheduled it."""
+        """When token `index` of a stream is due; waits until the engine has scheduled it."""
         times = self.times
         while len(times) <= index:
-            if self._error is not None:
-                raise self._error
-            waiter = self._waiter
-            if waiter is None:
-                waiter = self._waiter = asyncio.get_running_loop().create_future()
-            await waiter
+            await self._published()
         return times[index]
+
+    async def finish_time(self) -> float:
+        """When the last token is due; waits until the engine has scheduled it."""
+        while self.finished_at is None:
+            await self._published()
+        return self.finished_at
 
 
 class EnginePort(Protocol):
     """One engine for the whole server."""
 
     async def admit(
-        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...]
+        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...], *, streaming: bool
     ) -> EngineTicket:
-        """Queue a request; raises `EngineRejectedError` when the engine refuses it."""
+        """Queue a request; raises `EngineRejectedError` when the engine refuses it.
+
+        A `streaming` request is told every token's time; another only its first and last.
+        """
         ...
 
     def cancel(self, ticket: EngineTicket) -> None:

@@ -39,23 +39,29 @@ class EngineServer:
         self._next_connection = 0
 
     def _announce(self, result: StepResult) -> None:
-        firsts: defaultdict[int, list[list[Any]]] = defaultdict(list)
-        others: defaultdict[int, list[int]] = defaultdict(list)
-        for sequence in result.sampled:
-            connection = sequence.request_id >> _ID_BITS
-            local_id = sequence.request_id & _ID_MASK
-            if sequence.generated == 1:
-                admitted = sequence.admitted_s if sequence.admitted_s is not None else result.record.end_s
-                firsts[connection].append(
-                    [local_id, sequence.cached_tokens or 0, admitted - sequence.arrival_s]
-                )
-            else:
-                others[connection].append(local_id)
+        """Tell each worker the tokens this step samples: every token of a stream, else the first and last."""
         end = result.record.end_s
-        for connection in firsts.keys() | others.keys():
+        tokens: defaultdict[int, list[list[Any]]] = defaultdict(list)
+        for sequence in result.sampled:
+            generated = sequence.generated
+            final = generated >= sequence.output_tokens
+            if generated == 1:
+                admitted = sequence.admitted_s if sequence.admitted_s is not None else end
+                entry = [
+                    sequence.request_id & _ID_MASK,
+                    sequence.cached_tokens or 0,
+                    admitted - sequence.arrival_s,
+                ]
+            elif sequence.tag or final:  # the tag says whether the request streams
+                entry = [sequence.request_id & _ID_MASK, 0, 0.0]
+            else:
+                continue
+            entry.append(final)
+            tokens[sequence.request_id >> _ID_BITS].append(entry)
+        for connection, entries in tokens.items():
             writer = self._writers.get(connection)
             if writer is not None and not writer.is_closing():
-                writer.write(frame(["t", end, firsts.get(connection, []), others.get(connection, [])]))
+                writer.write(frame(["t", end, entries]))
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one worker until it disconnects; its unfinished requests are then dropped."""
@@ -68,7 +74,7 @@ class EngineServer:
             while (message := await read_message(reader)) is not None:
                 kind = message[0]
                 if kind == "a":
-                    _, local_id, prompt_tokens, output_tokens, hashes = message
+                    _, local_id, prompt_tokens, output_tokens, hashes, streaming = message
                     sequence = Sequence(
                         base | local_id,
                         0.0,
@@ -77,6 +83,7 @@ class EngineServer:
                         tuple(hashes),
                         keep_token_times=False,
                     )
+                    sequence.tag = sequence.every_token = bool(streaming)
                     rejection = self._driver.submit(sequence)
                     if rejection is None:
                         live.add(local_id)
@@ -120,7 +127,6 @@ class RemoteEngine:
         self._connecting: asyncio.Future[None] | None = None
         self._next_id = 0
         self._tickets: dict[int, EngineTicket] = {}
-        self._expected: dict[int, int] = {}
         self._replies: dict[int, asyncio.Future[list[Any]]] = {}
         self._reader_task: asyncio.Task[None] | None = None
 
@@ -151,11 +157,14 @@ class RemoteEngine:
         while (message := await read_message(reader)) is not None:
             kind = message[0]
             if kind == "t":
-                _, at, firsts, others = message
-                for local_id, cached_tokens, queue_s in firsts:
-                    self._publish(local_id, at, cached_tokens, queue_s)
-                for local_id in others:
-                    self._publish(local_id, at, 0, 0.0)
+                _, at, entries = message
+                tickets = self._tickets
+                for local_id, cached_tokens, queue_s, final in entries:
+                    ticket = tickets.get(local_id)
+                    if ticket is not None:
+                        ticket.publish(at, cached_tokens, queue_s, final=final)
+                        if final:
+                            del tickets[local_id]
             else:
                 reply = self._replies.pop(message[1], None)
                 if reply is not None and not reply.done():
@@ -169,18 +178,6 @@ class RemoteEngine:
         for ticket in self._tickets.values():
             ticket.fail(gone)
         self._tickets.clear()
-        self._expected.clear()
-
-    def _publish(self, local_id: int, at: float, cached: int, queue_s: float) -> None:
-        tickets = self._tickets
-        expected = self._expected
-        ticket = tickets.get(local_id)
-        if ticket is None:
-            return
-        ticket.publish(at, cached, queue_s)
-        if len(ticket.times) >= expected[local_id]:
-            del tickets[local_id]
-            del expected[local_id]
 
     async def _ask(self, message: list[Any]) -> list[Any]:
         writer = await self._connection()
@@ -190,24 +187,23 @@ class RemoteEngine:
         return await reply
 
     async def admit(
-        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...]
+        self, prompt_tokens: int, output_tokens: int, block_hashes: tuple[int, ...], *, streaming: bool
     ) -> EngineTicket:
         """Queue the request in the engine process; `EngineRejectedError` when it refuses."""
         self._next_id += 1
         local_id = self._next_id
-        ticket = EngineTicket(local_id)
+        ticket = EngineTicket(local_id, streaming=streaming)
         # Registered before the reply: the first token can be announced right behind it.
         self._tickets[local_id] = ticket
-        self._expected[local_id] = max(1, output_tokens)
         try:
-            reply = await self._ask(["a", local_id, prompt_tokens, output_tokens, list(block_hashes)])
+            reply = await self._ask(
+                ["a", local_id, prompt_tokens, output_tokens, list(block_hashes), streaming]
+            )
         except BaseException:
             self._tickets.pop(local_id, None)
-            self._expected.pop(local_id, None)
             raise
         if reply[0] == "no":
             self._tickets.pop(local_id, None)
-            self._expected.pop(local_id, None)
             raise EngineRejectedError(Rejection(reason=reply[2], message=reply[3]))
         return ticket
 
@@ -216,7 +212,6 @@ class RemoteEngine:
         local_id = ticket.request_id
         if self._tickets.pop(local_id, None) is None:
             return
-        self._expected.pop(local_id, None)
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(frame(["c", local_id]))

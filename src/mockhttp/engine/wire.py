@@ -1,10 +1,11 @@
 """Messages between the workers and the engine process: length-prefixed MessagePack arrays.
 
-Worker -> engine: `["a", id, prompt_tokens, output_tokens, block_hashes]` admit,
+Worker -> engine: `["a", id, prompt_tokens, output_tokens, block_hashes, streaming]` admit,
 `["c", id]` cancel, `["s", id]` stats.
 Engine -> worker: `["ok", id]` admitted, `["no", id, reason, message]` refused,
-`["t", at, firsts, others]` the step ending at `at` sampled a token of each request in
-`firsts` (`[id, cached_tokens, queue_s]`, their first token) and `others` (ids),
+`["t", at, tokens]` the step ending at `at` sampled a token of each request in `tokens`
+(`[id, cached_tokens, queue_s, final]`; the first two only matter for a first token; a
+request that does not stream is told only its first and last token),
 `["s", id, stats]` the stats asked for.
 """
 
