@@ -22,6 +22,8 @@ class EngineDriver:
     `on_step` gets each step's result when the step ends (its tokens are due now: a stream
     writes them without a timer of its own), or, with `announce_at_start`, as soon as the step
     is computed (the engine process does, so that its socket's latency hides behind the step).
+    `admission_grace_s`: how long past a step's start arrivals stamped before it may still come
+    in and join it (the engine process waits for workers' admissions on their way).
     """
 
     def __init__(
@@ -31,11 +33,13 @@ class EngineDriver:
         on_step: Callable[[StepResult], None],
         *,
         announce_at_start: bool = False,
+        admission_grace_s: float = 0.0,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._on_step = on_step
         self._announce_at_start = announce_at_start
+        self._admission_grace_s = admission_grace_s
         self._pending: deque[Sequence] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -45,9 +49,15 @@ class EngineDriver:
         """The engine this driver steps."""
         return self._engine
 
-    def submit(self, sequence: Sequence) -> Rejection | None:
-        """Accept `sequence` (arriving now, on the clock) for the next step, or refuse it."""
-        sequence.arrival_s = self._clock()
+    def submit(self, sequence: Sequence, arrival_s: float | None = None) -> Rejection | None:
+        """Accept `sequence` for the first step that starts at or after its arrival, or refuse it.
+
+        It arrives now on the clock, or at `arrival_s` when the caller stamped it earlier (a
+        worker stamps its request when it admits it, so the socket's delay does not count);
+        never later than now.
+        """
+        now = self._clock()
+        sequence.arrival_s = now if arrival_s is None else min(arrival_s, now)
         rejection = self._engine.admission(sequence, queued_elsewhere=len(self._pending))
         if rejection is not None:
             return rejection
@@ -70,6 +80,24 @@ class EngineDriver:
         """The engine's stats, with the pending arrivals counted as waiting."""
         return engine_stats(self._engine, len(self._pending))
 
+    def _hand_over(self, start: float) -> None:
+        """Give the engine, in arrival order, every pending sequence that arrived by `start`.
+
+        Arrivals stamped by different workers can reach the driver out of order.
+        """
+        pending = self._pending
+        ready = sorted((sequence for sequence in pending if sequence.arrival_s <= start), key=_arrival)
+        if not ready:
+            return
+        if len(ready) == len(pending):
+            pending.clear()
+        else:
+            kept = [sequence for sequence in pending if sequence.arrival_s > start]
+            pending.clear()
+            pending.extend(kept)
+        for sequence in ready:
+            self._engine.enqueue(sequence)
+
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
@@ -87,14 +115,19 @@ class EngineDriver:
                 await wake.wait()
                 continue
             if not engine.busy:
-                start = max(start, pending[0].arrival_s)
-            while pending and pending[0].arrival_s <= start:
-                engine.enqueue(pending.popleft())
+                start = max(start, min(sequence.arrival_s for sequence in pending))
+            if pending:
+                self._hand_over(start)
             result = engine.step(start)
             if self._announce_at_start:
                 self._on_step(result)
+            duration = result.record.end_s - start
             start = result.record.end_s
-            await sleep_until(start, self._clock, asyncio.sleep)
+            # Arrivals stamped before the next step starts may still be on their way from a
+            # worker: wait a little past the start for them (not past half a step, so that the
+            # step's tokens are still announced before they are due).
+            grace = min(self._admission_grace_s, duration / 2)
+            await sleep_until(start + grace, self._clock, asyncio.sleep)
             if not self._announce_at_start:
                 self._on_step(result)
 
@@ -105,3 +138,7 @@ class EngineDriver:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _arrival(sequence: Sequence) -> float:
+    return sequence.arrival_s

@@ -1,10 +1,10 @@
 """One engine for several workers: an engine process, and each worker's client of it.
 
 The CLI starts the engine process before the workers (`run_engine_process`); it listens on
-a Unix socket named by `MOCK_SERVER_ENGINE_SOCKET`. An arrival is stamped by the engine's
-clock when its message is read (the system-wide monotonic clock every worker shares), and
-a step's tokens are announced to the workers when the step starts, so the socket's latency
-delays only the admission, never a token.
+a Unix socket named by `MOCK_SERVER_ENGINE_SOCKET`. An arrival is stamped by the worker when
+it admits the request (on the system-wide monotonic clock every process shares), and a step's
+tokens are announced to the workers when the step starts, so the socket's latency delays a
+request only when its message reaches the engine after the step it could have joined began.
 """
 
 import asyncio
@@ -28,13 +28,18 @@ _LOGGER = logging.getLogger("mockhttp")
 # Request ids on the engine: the connection's number above, the worker's own id below.
 _ID_BITS = 40
 _ID_MASK = (1 << _ID_BITS) - 1
+# How long past a step's start the engine process still lets in admissions stamped before it
+# (a worker's message takes a fraction of a millisecond, more when the CPUs are busy).
+ADMISSION_GRACE_S = 0.002
 
 
 class EngineServer:
     """The engine process's side: one driver, any number of worker connections."""
 
     def __init__(self, config: EngineConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self._driver = EngineDriver(Engine(config), clock, self._announce, announce_at_start=True)
+        self._driver = EngineDriver(
+            Engine(config), clock, self._announce, announce_at_start=True, admission_grace_s=ADMISSION_GRACE_S
+        )
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._next_connection = 0
 
@@ -74,7 +79,7 @@ class EngineServer:
             while (message := await read_message(reader)) is not None:
                 kind = message[0]
                 if kind == "a":
-                    _, local_id, prompt_tokens, output_tokens, hashes, streaming = message
+                    _, local_id, prompt_tokens, output_tokens, hashes, streaming, arrival_s = message
                     sequence = Sequence(
                         base | local_id,
                         0.0,
@@ -84,7 +89,7 @@ class EngineServer:
                         keep_token_times=False,
                     )
                     sequence.tag = sequence.every_token = bool(streaming)
-                    rejection = self._driver.submit(sequence)
+                    rejection = self._driver.submit(sequence, arrival_s)
                     if rejection is None:
                         live.add(local_id)
                         writer.write(frame(["ok", local_id]))
@@ -196,9 +201,9 @@ class RemoteEngine:
         # Registered before the reply: the first token can be announced right behind it.
         self._tickets[local_id] = ticket
         try:
-            reply = await self._ask(
-                ["a", local_id, prompt_tokens, output_tokens, list(block_hashes), streaming]
-            )
+            arrival_s = self._clock()
+            message = ["a", local_id, prompt_tokens, output_tokens, list(block_hashes), streaming, arrival_s]
+            reply = await self._ask(message)
         except BaseException:
             self._tickets.pop(local_id, None)
             raise

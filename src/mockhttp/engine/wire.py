@@ -1,6 +1,7 @@
 """Messages between the workers and the engine process: length-prefixed MessagePack arrays.
 
-Worker -> engine: `["a", id, prompt_tokens, output_tokens, block_hashes, streaming]` admit,
+Worker -> engine: `["a", id, prompt_tokens, output_tokens, block_hashes, streaming, arrival_s]`
+admit (arrival_s: when the worker admitted it, on the shared monotonic clock),
 `["c", id]` cancel, `["s", id]` stats.
 Engine -> worker: `["ok", id]` admitted, `["no", id, reason, message]` refused,
 `["t", at, tokens]` the step ending at `at` sampled a token of each request in `tokens`
