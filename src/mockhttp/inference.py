@@ -290,10 +290,16 @@ class InferenceService:
             frames, ticket, t0, clock=self._clock, send_chunk=send_chunk, progress=progress, shape=shape
         )
 
-    def _engine_cancel(self, ticket: EngineTicket) -> None:
+    def _engine_done(self, ticket: EngineTicket, *, finished: bool) -> None:
+        """Record what the engine measured of a finished request; drop an unfinished one from it."""
         engine = self._engine
-        if engine is not None:
-            engine.cancel(ticket)
+        if not finished:
+            if engine is not None:
+                engine.cancel(ticket)
+            return
+        times = ticket.engine_times()
+        if times is not None:
+            self._metrics.engine_times(*times)
 
     def release_stream(self) -> None:
         """Give back the slot of a stream that ended, however it ended."""
@@ -342,8 +348,8 @@ class InferenceService:
                 body = ranking_body(plan, self._new_uuid() if plan.protocol == "cohere" else "")
             return body
         finally:
-            if ticket is not None and not body:
-                self._engine_cancel(ticket)
+            if ticket is not None:
+                self._engine_done(ticket, finished=bool(body))
             broken = fault is not None and fault.kind in ANSWER_BREAKING_KINDS
             load.request_finished(0 if broken else tokens)
             metrics.answer_finished(
@@ -415,8 +421,8 @@ class InferenceService:
                 raise InjectedAbort
             finished = fault is None or fault.kind not in ANSWER_BREAKING_KINDS
         finally:
-            if ticket is not None and not finished:
-                self._engine_cancel(ticket)
+            if ticket is not None:
+                self._engine_done(ticket, finished=finished)
             tokens = min(progress.frames_sent, usage.completion_tokens)
             load.request_finished(tokens)
             if ticket is not None and ticket.times:

@@ -191,6 +191,14 @@ class MetricsRecorder:
         if not self._publish_pending:
             self._changed()
 
+    def engine_times(self, queue_s: float, prefill_s: float, inference_s: float) -> None:
+        """What the engine measured of one generation: waiting, admitted to first and to last token."""
+        self._add_repeated("engine_queue_s", queue_s, 1)
+        self._add_repeated("engine_prefill_s", prefill_s, 1)
+        self._add_repeated("engine_inference_s", inference_s, 1)
+        if not self._publish_pending:
+            self._changed()
+
     def answer_finished(  # noqa: PLR0917 - what a non-streamed answer leaves behind
         self,
         plan: ResponsePlan,

@@ -181,3 +181,32 @@ async def test_dcgm_utilisation_follows_the_engines_busy_time() -> None:
     assert max(idle) < 5
     assert min(busy) > 50
     assert max(after) < 5
+
+
+@run_async
+async def test_queue_prefill_and_inference_histograms_are_the_engines() -> None:
+    """Two batch places for six requests: four wait, and vLLM's queue-time histogram shows it."""
+    services, http = _engine_services(max_num_seqs=2)
+    body = {**CHAT, "stream": False, "max_tokens": 30, "min_tokens": 30}
+    streamed = {**CHAT, "stream": True, "max_tokens": 30, "min_tokens": 30}
+    async with http:
+        answers = await asyncio.gather(
+            *(http.post("/v1/chat/completions", json=body) for _ in range(3)),
+            *(http.post("/v1/chat/completions", json=streamed) for _ in range(3)),
+        )
+        assert all(answer.status_code == 200 for answer in answers)
+        await http.post("/v1/embeddings", json={"model": "m", "input": "never queued"})
+        services.metrics.recorder.publish()
+        text = (await http.get("/metrics")).text
+    metrics = _values(text)
+    labels = '{engine="0",model_name="mock-model"}'
+    assert metrics["vllm:request_queue_time_seconds_count"] == 7  # the embedding counts as not queued
+    assert metrics["vllm:request_queue_time_seconds_sum"] > 0
+    # With two places, four requests wait for whole requests ahead of them: 30 steps or more.
+    assert metrics["vllm:request_queue_time_seconds_sum"] > 4 * 30 * 0.006
+    assert metrics["vllm:request_prefill_time_seconds_count"] == 6
+    assert metrics["vllm:request_inference_time_seconds_count"] == 6
+    assert (
+        metrics["vllm:request_inference_time_seconds_sum"] > metrics["vllm:request_prefill_time_seconds_sum"]
+    )
+    assert labels in text

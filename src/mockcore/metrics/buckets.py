@@ -124,3 +124,8 @@ QUANTITY_BOUNDS: dict[str, tuple[float, ...]] = {
 }
 # Bounds of the derived quantities: the union of their formats' bounds.
 QUEUE_BOUNDS = _union(VLLM_REQUEST_LATENCY_S, SGLANG_QUEUE_S)
+# With `--engine`, the engine measures what is otherwise derived: each request's time in the
+# queue, in prefill (admitted to first token) and running (admitted to last token).
+QUANTITY_BOUNDS["engine_queue_s"] = QUEUE_BOUNDS
+QUANTITY_BOUNDS["engine_prefill_s"] = QUANTITY_BOUNDS["ttft_s"]
+QUANTITY_BOUNDS["engine_inference_s"] = VLLM_REQUEST_LATENCY_S

@@ -181,6 +181,29 @@ def _snapshot(
 
 
 def derived_histograms(measured: dict[str, HistogramValue]) -> dict[str, HistogramValue]:
+    """What follows from the measured histograms (see `_without_engine`), or what the engine measured.
+
+    With `--engine` every generation's queue, prefill and inference times are observed by the
+    engine; requests outside it (embeddings, ranking) never wait, and count in the queue
+    histogram's first bucket.
+    """
+    derived = _without_engine(measured)
+    engine_queue = measured.get("engine_queue_s")
+    if engine_queue is None or engine_queue.count == 0:
+        return derived
+    outside = measured["e2e_s"].count - engine_queue.count
+    queue = rebucket(engine_queue, QUEUE_BOUNDS)
+    derived["queue_s"] = HistogramValue(
+        bounds=QUEUE_BOUNDS,
+        bucket_counts=(queue.bucket_counts[0] + max(0, outside), *queue.bucket_counts[1:]),
+        total=queue.total,
+    )
+    derived["prefill_s"] = measured["engine_prefill_s"]
+    derived["inference_s"] = rebucket(measured["engine_inference_s"], VLLM_REQUEST_LATENCY_S)
+    return derived
+
+
+def _without_engine(measured: dict[str, HistogramValue]) -> dict[str, HistogramValue]:
     """What follows from the measured histograms while nothing ever waits for an engine.
 
     Queue time is 0 for every request; inference time (running, after the queue) is the e2e

@@ -31,6 +31,7 @@ class LocalEngine:
         rejection = self._driver.submit(sequence)
         if rejection is not None:
             raise EngineRejectedError(rejection)
+        ticket.arrival_s = sequence.arrival_s
         self._tickets[request_id] = ticket
         return ticket
 

@@ -26,6 +26,7 @@ class EngineTicket:
     __slots__ = (
         "_error",
         "_waiter",
+        "arrival_s",
         "cached_tokens",
         "finished_at",
         "queue_s",
@@ -37,6 +38,8 @@ class EngineTicket:
     def __init__(self, request_id: int, *, streaming: bool = True) -> None:
         self.request_id = request_id
         self.streaming = streaming
+        # When the engine counts the request as arrived (set by the port that admits it).
+        self.arrival_s = 0.0
         self.times: list[float] = []
         self.finished_at: float | None = None
         self.cached_tokens = 0
@@ -87,6 +90,17 @@ class EngineTicket:
         while len(times) <= index:
             await self._published()
         return times[index]
+
+    def engine_times(self) -> tuple[float, float, float] | None:
+        """(queue, prefill, inference) seconds of a request the engine finished, else None.
+
+        Queue: arrival to admission into the batch; prefill: admission to the first token;
+        inference: admission to the last token.
+        """
+        if self.finished_at is None or not self.times:
+            return None
+        admitted = self.arrival_s + self.queue_s
+        return self.queue_s, self.times[0] - admitted, self.finished_at - admitted
 
     async def finish_time(self) -> float:
         """When the last token is due; waits until the engine has scheduled it."""

@@ -201,7 +201,7 @@ class RemoteEngine:
         # Registered before the reply: the first token can be announced right behind it.
         self._tickets[local_id] = ticket
         try:
-            arrival_s = self._clock()
+            arrival_s = ticket.arrival_s = self._clock()
             message = ["a", local_id, prompt_tokens, output_tokens, list(block_hashes), streaming, arrival_s]
             reply = await self._ask(message)
         except BaseException:
