@@ -41,6 +41,8 @@ class EngineServer:
             Engine(config), clock, self._announce, announce_at_start=True, admission_grace_s=ADMISSION_GRACE_S
         )
         self._writers: dict[int, asyncio.StreamWriter] = {}
+        # Per connection: the worker's requests in the engine, dropped if the worker goes away.
+        self._live: dict[int, set[int]] = {}
         self._next_connection = 0
 
     def _announce(self, result: StepResult) -> None:
@@ -62,7 +64,12 @@ class EngineServer:
             else:
                 continue
             entry.append(final)
-            tokens[sequence.request_id >> _ID_BITS].append(entry)
+            connection = sequence.request_id >> _ID_BITS
+            tokens[connection].append(entry)
+            if final:
+                live = self._live.get(connection)
+                if live is not None:
+                    live.discard(entry[0])
         for connection, entries in tokens.items():
             writer = self._writers.get(connection)
             if writer is not None and not writer.is_closing():
@@ -74,7 +81,7 @@ class EngineServer:
         connection = self._next_connection
         self._writers[connection] = writer
         base = connection << _ID_BITS
-        live: set[int] = set()
+        live = self._live[connection] = set()
         try:
             while (message := await read_message(reader)) is not None:
                 kind = message[0]
@@ -102,6 +109,7 @@ class EngineServer:
                     writer.write(frame(["s", message[1], msgspec.to_builtins(self._driver.stats())]))
         finally:
             del self._writers[connection]
+            del self._live[connection]
             for local_id in live:
                 self._driver.cancel(base | local_id)
             writer.close()
@@ -220,6 +228,18 @@ class RemoteEngine:
         writer = self._writer
         if writer is not None and not writer.is_closing():
             writer.write(frame(["c", local_id]))
+
+    async def close(self) -> None:
+        """Hang up (the worker is stopping): the engine drops this worker's requests."""
+        writer, task = self._writer, self._reader_task
+        self._writer = None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await task
 
     async def stats(self) -> EngineStats:
         """The engine process's stats."""
