@@ -88,7 +88,10 @@ def overhead(options: Options, names: tuple[str, ...] = ("s1", "s3")) -> dict[st
         engine = [*FAST_ENGINE, "--scheduler-step-ms", f"{scenario.itl_ms:g}", "--max-num-seqs", "2048"]
         runs = _windows(
             scenario,
-            {"off": _server(f"{name}-off", 1, base), "on": _server(f"{name}-on", 1, [*base, *engine])},
+            {
+                "off": _server(f"{name}-off", scenario.workers, base),
+                "on": _server(f"{name}-on", scenario.workers, [*base, *engine]),
+            },
             options,
         )
         metric = "tokens_per_s" if scenario.stream else "req_per_s"
@@ -143,7 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("experiment", choices=["overhead", "workers"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", type=float, default=6.0)
-    parser.add_argument("--scenario", action="append", default=[], help="overhead: s1, s3 (default both)")
+    parser.add_argument(
+        "--scenario", action="append", default=[], help="overhead: s1, s3 (default both), s5 (4 workers)"
+    )
     args = parser.parse_args(argv)
     options = Options(repeat=args.repeat, duration_s=args.duration, warmup_s=2.0, wrk=False, bare=False)
     names = tuple(args.scenario) or ("s1", "s3")
