@@ -163,3 +163,25 @@ async def test_the_local_engine_refuses_what_it_can_never_hold() -> None:
     with pytest.raises(EngineRejectedError) as caught:
         await services.engine.admit(1_000_000, 10, (), streaming=False)
     assert caught.value.rejection.reason == "too_long"
+
+
+@run_async
+async def test_transport_faults_shape_an_engine_timed_stream() -> None:
+    settings = Settings(**ENGINE, fault_delay_seconds=0.2)
+    body = _chat(max_tokens=12, min_tokens=12, stream=True)
+    async with _client(settings) as http:
+        started = asyncio.get_running_loop().time()
+        stalled = await http.post("/v1/chat/completions", json=body, headers={"X-Mock-Fault": "stall"})
+        stalled_s = asyncio.get_running_loop().time() - started
+        truncated = await http.post("/v1/chat/completions", json=body, headers={"X-Mock-Fault": "truncate"})
+        plain = await http.post("/v1/chat/completions", json=body)
+        services_stats = (await http.get("/metrics")).text
+    assert stalled.status_code == truncated.status_code == plain.status_code == 200
+    # A stall holds the stream back by the fault delay, then sends every token and [DONE].
+    assert stalled_s >= 0.2
+    assert stalled.text.count('"content":"') == plain.text.count('"content":"')
+    assert stalled.text.endswith("data: [DONE]\n\n")
+    # A truncated stream stops early, cleanly, without [DONE].
+    assert truncated.text.count('"content":"') < plain.text.count('"content":"')
+    assert "[DONE]" not in truncated.text
+    assert 'vllm:num_requests_running{engine="0",model_name="mock-model"} 0.0' in services_stats
