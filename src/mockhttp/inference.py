@@ -21,7 +21,7 @@ from mockcore.generation.planner import latency_shape
 from mockcore.generation.prompt_cache import with_cache_usage
 from mockcore.metrics.outcome import stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
-from mockcore.plan import EmbeddingPlan
+from mockcore.plan import EmbeddingPlan, Usage
 from mockcore.requests import Route
 from mockcore.rerank import RERANK_ROUTES, plan_rerank_request
 from mockcore.service import admitted_schedule, needs_sequence_number
@@ -273,10 +273,7 @@ class InferenceService:
         """The engine's half of `stream`: frames at the engine's token times."""
         await ticket.token_time(0)
         # The prefix-cache hit is known once the first step ran; the usage chunk reports it.
-        usage = msgspec.structs.replace(
-            plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True
-        )
-        plan = msgspec.structs.replace(plan, usage=usage)
+        plan = msgspec.structs.replace(plan, usage=engine_usage(plan, ticket))
         wire = WIRE_FORMATS[plan.endpoint]
         frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
         shape = None
@@ -455,6 +452,17 @@ def engine_refusal(rejection: Rejection, *, stream: bool) -> RejectedError:
     return RejectedError(400, info, stream=stream)
 
 
+def engine_usage(plan: GenerationPlan, ticket: EngineTicket) -> Usage:
+    """The usage with the engine's prefix-cache hit, unless the request manages its own cache.
+
+    A Messages request with `cache_control` breakpoints reports Anthropic's cache accounting
+    (reads and writes of its breakpoints); the engine's hit would count the same tokens twice.
+    """
+    if plan.cache_points:
+        return plan.usage
+    return msgspec.structs.replace(plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True)
+
+
 def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> GenerationPlan:
     """`plan` as the engine served it: its prefix-cache hit in the usage, its TTFT and mean ITL.
 
@@ -466,7 +474,7 @@ def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> Gener
     gaps = plan.event_count - 1 if ticket.finished_at is not None else len(times) - 1
     ttft_ms = (first - t0) * 1000.0
     itl_ms = (last - first) * 1000.0 / gaps if gaps > 0 else 0.0
-    usage = msgspec.structs.replace(plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True)
+    usage = engine_usage(plan, ticket)
     return msgspec.structs.replace(
         plan, usage=usage, schedule=Schedule(ttft_ms=max(0.0, ttft_ms), itl_ms=itl_ms)
     )

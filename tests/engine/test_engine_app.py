@@ -185,3 +185,20 @@ async def test_transport_faults_shape_an_engine_timed_stream() -> None:
     assert truncated.text.count('"content":"') < plain.text.count('"content":"')
     assert "[DONE]" not in truncated.text
     assert 'vllm:num_requests_running{engine="0",model_name="mock-model"} 0.0' in services_stats
+
+
+@run_async
+async def test_a_messages_request_with_cache_control_keeps_anthropics_cache_accounting() -> None:
+    # Long enough for Anthropic's smallest cacheable prefix.
+    system = [{"type": "text", "text": PROMPT * 20, "cache_control": {"type": "ephemeral"}}]
+    messages = [{"role": "user", "content": "hi"}]
+    body = {"model": "claude", "max_tokens": 8, "system": system, "messages": messages}
+    headers = {"anthropic-version": "2023-06-01"}
+    async with _client(Settings(**ENGINE)) as http:
+        first = (await http.post("/v1/messages", json=body, headers=headers)).json()["usage"]
+        again = (await http.post("/v1/messages", json=body, headers=headers)).json()["usage"]
+    # Anthropic's accounting: written once, then read; the engine's own hit is not added to it.
+    assert first["cache_creation_input_tokens"] > 0
+    assert first["cache_read_input_tokens"] == 0
+    assert again["cache_read_input_tokens"] == first["cache_creation_input_tokens"]
+    assert again["input_tokens"] == first["input_tokens"]
