@@ -34,7 +34,7 @@ def start_engine_process(settings: Settings, socket_path: Path) -> BaseProcess:
     context = multiprocessing.get_context("spawn")
     process = context.Process(
         target=run_engine_process,
-        args=(str(socket_path), msgspec.json.encode(config)),
+        args=(str(socket_path), msgspec.json.encode(config), settings.engine_trace),
         name="aiperf-mock-server-engine",
         daemon=True,
     )

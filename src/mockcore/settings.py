@@ -136,6 +136,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     engine_step_overhead_ms: Annotated[
         float, msgspec.Meta(ge=0, description="engine: fixed cost of every step, milliseconds")
     ] = DEFAULT_STEP_OVERHEAD_MS
+    engine_trace: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                min_length=1,
+                description="engine: append every arrival to this file as a Mooncake trace line "
+                "(replay it with `simulate --hash-block-tokens 16`)",
+            ),
+        ]
+        | None
+    ) = None
     scheduler_enabled: Annotated[
         bool,
         msgspec.Meta(

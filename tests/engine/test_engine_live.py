@@ -5,7 +5,8 @@ overlap, so requests share batches and queue) to the real command, records when 
 sent, and measures its first and last token. Replaying the recorded pattern offline through
 `mockcore.engine.replay` with the server's settings must give the same TTFT and e2e medians,
 within 10 % or 5 ms: with one worker (the engine in the worker's loop) and with two (one
-engine process both workers talk to).
+engine process both workers talk to). And the trace the server writes itself
+(`--engine-trace`) replays to the prefix hits it served.
 """
 
 import asyncio
@@ -15,11 +16,13 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from tests.server_process import ServerProcess, free_port
 
-from mockcore.engine import TraceRequest, builtin_profile, replay
+from mockcore.engine import TraceRequest, builtin_profile, parse_trace, replay
 from mockcore.engine.from_settings import engine_config
 from mockcore.settings import Settings
 
@@ -130,3 +133,59 @@ def test_live_ttft_and_e2e_medians_match_the_offline_replay_of_the_same_arrivals
     assert _close(live_e2e, offline_e2e), report
     # The load made requests wait: this is not the trivial case of an idle engine.
     assert max(result.queue_s or 0.0 for result in replayed.requests) > 0.0, report
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["1-worker", "2-workers"])
+def test_the_servers_own_trace_replays_to_the_prefix_hits_it_served(tmp_path: Path, workers: int) -> None:
+    """`--engine-trace`: the server (its engine process, on two workers) records what its engine
+    was offered; the replay of that file gives every request the prefix hit it was served."""
+    trace_path = tmp_path / "run.jsonl"
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "mockcli",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *ENGINE_FLAGS,
+        "--engine-trace",
+        str(trace_path),
+    ]
+    server = ServerProcess(command, port=port)
+    shared = "A system prompt every request shares, long enough for several blocks. " * 6
+    cached: list[int] = []
+    try:
+        server.wait_until_healthy()
+        server.wait_for_workers(workers)
+        for index in range(6):  # one after the other: the arrival order is the trace's
+            body = json.dumps(
+                {
+                    "model": "m",
+                    "messages": [
+                        {"role": "system", "content": shared},
+                        {"role": "user", "content": f"question {index} " * (1 + index * 7)},
+                    ],
+                    "max_tokens": 8,
+                    "min_tokens": 8,
+                }
+            )
+            response = httpx.post(
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                content=body,
+                headers={"content-type": "application/json"},
+                timeout=30,
+                trust_env=False,
+            )
+            cached.append(response.json()["usage"]["prompt_tokens_details"]["cached_tokens"])
+    finally:
+        server.close()
+    lines = trace_path.read_text().splitlines()
+    assert len(lines) == 6
+    replayed = replay(
+        parse_trace(lines), engine_config(SETTINGS, builtin_profile("llama-3.1-8b")), hash_block_tokens=16
+    )
+    assert [result.cached_tokens for result in replayed.requests] == cached
+    assert cached[0] == 0
+    assert all(hit > 0 for hit in cached[1:])

@@ -5,8 +5,8 @@ The format is the Mooncake trace aiperf replays (`--custom-dataset-type mooncake
     {"timestamp": 0, "input_length": 512, "output_length": 128, "hash_ids": [1, 2]}
 
 `timestamp` is milliseconds from the start, `hash_ids` name the prompt's shared prefix
-blocks (512 tokens each unless told otherwise). A client that records when it sent each
-request and how long it was can replay its run offline (tests/engine/test_engine_live.py does).
+blocks (512 tokens each unless told otherwise). The live server writes its arrivals in this
+format with `--engine-trace` (its hash ids are 16-token KV blocks), so a run replays offline.
 """
 
 from collections.abc import Iterable

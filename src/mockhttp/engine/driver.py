@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 
 from mockcore.engine import Engine, EngineStats, Rejection, Sequence, StepResult, engine_stats
+from mockhttp.engine.trace_log import TraceLog
 from mockhttp.pacing import sleep_until
 
 
@@ -23,7 +24,8 @@ class EngineDriver:
     writes them without a timer of its own), or, with `announce_at_start`, as soon as the step
     is computed (the engine process does, so that its socket's latency hides behind the step).
     `admission_grace_s`: how long past a step's start arrivals stamped before it may still come
-    in and join it (the engine process waits for workers' admissions on their way).
+    in and join it (the engine process waits for workers' admissions on their way). `trace`
+    records every arrival offered, admitted or not (`--engine-trace`).
     """
 
     def __init__(
@@ -34,12 +36,14 @@ class EngineDriver:
         *,
         announce_at_start: bool = False,
         admission_grace_s: float = 0.0,
+        trace: TraceLog | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._on_step = on_step
         self._announce_at_start = announce_at_start
         self._admission_grace_s = admission_grace_s
+        self._trace = trace
         self._pending: deque[Sequence] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -58,6 +62,8 @@ class EngineDriver:
         """
         now = self._clock()
         sequence.arrival_s = now if arrival_s is None else min(arrival_s, now)
+        if self._trace is not None:
+            self._trace.record(sequence)
         rejection = self._engine.admission(sequence, queued_elsewhere=len(self._pending))
         if rejection is not None:
             return rejection

@@ -6,13 +6,16 @@ from typing import cast
 from mockcore.engine import Engine, EngineConfig, EngineStats, Sequence, StepResult
 from mockhttp.engine.driver import EngineDriver
 from mockhttp.engine.port import EngineRejectedError, EngineTicket
+from mockhttp.engine.trace_log import TraceLog
 
 
 class LocalEngine:
     """An `EnginePort` over a driver in this process."""
 
-    def __init__(self, config: EngineConfig, clock: Callable[[], float]) -> None:
-        self._driver = EngineDriver(Engine(config), clock, self._publish)
+    def __init__(
+        self, config: EngineConfig, clock: Callable[[], float], trace: TraceLog | None = None
+    ) -> None:
+        self._driver = EngineDriver(Engine(config), clock, self._publish, trace=trace)
         self._tickets: dict[int, EngineTicket] = {}
         self._next_id = 0
 

@@ -21,6 +21,7 @@ import msgspec
 from mockcore.engine import Engine, EngineConfig, EngineStats, Rejection, Sequence, StepResult
 from mockhttp.engine.driver import EngineDriver
 from mockhttp.engine.port import EngineRejectedError, EngineTicket
+from mockhttp.engine.trace_log import TraceLog
 from mockhttp.engine.wire import frame, read_message
 
 ENGINE_SOCKET_ENV = "MOCK_SERVER_ENGINE_SOCKET"
@@ -36,9 +37,16 @@ ADMISSION_GRACE_S = 0.002
 class EngineServer:
     """The engine process's side: one driver, any number of worker connections."""
 
-    def __init__(self, config: EngineConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, config: EngineConfig, clock: Callable[[], float] = time.monotonic, trace: TraceLog | None = None
+    ) -> None:
         self._driver = EngineDriver(
-            Engine(config), clock, self._announce, announce_at_start=True, admission_grace_s=ADMISSION_GRACE_S
+            Engine(config),
+            clock,
+            self._announce,
+            announce_at_start=True,
+            admission_grace_s=ADMISSION_GRACE_S,
+            trace=trace,
         )
         self._writers: dict[int, asyncio.StreamWriter] = {}
         # Per connection: the worker's requests in the engine, dropped if the worker goes away.
@@ -115,19 +123,19 @@ class EngineServer:
             writer.close()
 
 
-async def serve_engine(socket_path: str, config: EngineConfig) -> None:
-    """Listen on `socket_path` until cancelled."""
-    server = EngineServer(config)
+async def serve_engine(socket_path: str, config: EngineConfig, trace_path: str | None = None) -> None:
+    """Listen on `socket_path` until cancelled; record arrivals to `trace_path` if given."""
+    server = EngineServer(config, trace=TraceLog(trace_path) if trace_path else None)
     unix_server = await asyncio.start_unix_server(server.handle, path=socket_path)
     async with unix_server:
         await unix_server.serve_forever()
 
 
-def run_engine_process(socket_path: str, config_json: bytes) -> None:
+def run_engine_process(socket_path: str, config_json: bytes, trace_path: str | None = None) -> None:
     """The engine process's entry point (a `multiprocessing` target)."""
     config = msgspec.json.decode(config_json, type=EngineConfig)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_engine(socket_path, config))
+        asyncio.run(serve_engine(socket_path, config, trace_path))
 
 
 class RemoteEngine:

@@ -7,6 +7,7 @@ from mockcore.engine import EngineConfig, ModelProfile, builtin_profile, profile
 from mockcore.engine.from_settings import engine_config, is_profile_file
 from mockcore.settings import Settings
 from mockhttp.engine.local import LocalEngine
+from mockhttp.engine.trace_log import TraceLog
 
 
 def load_profile(name: str) -> ModelProfile:
@@ -29,4 +30,5 @@ def local_engine(settings: Settings) -> LocalEngine | None:
     """An in-process engine when `--engine` is set."""
     if settings.engine is None:
         return None
-    return LocalEngine(config_for(settings), time.monotonic)
+    trace = TraceLog(settings.engine_trace) if settings.engine_trace else None
+    return LocalEngine(config_for(settings), time.monotonic, trace)
