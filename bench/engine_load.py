@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from bench.processes import ServerProcess, free_port, mock_server_command
+from bench.processes import ServerProcess, mock_server_with
 from bench.scenarios import SCENARIOS, Scenario
 from bench.suite import Options, _load_generator
 
@@ -37,21 +37,6 @@ WORKERS_BODY = json.dumps(
         "stream": True,
     }
 )
-
-
-def _server(label: str, workers: int, extra: list[str]) -> ServerProcess:
-    port = free_port()
-    argv = [
-        mock_server_command(),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "WARNING",
-        *extra,
-    ]
-    return ServerProcess(label, argv, port, workers, None)
 
 
 def _log(line: str) -> None:
@@ -89,8 +74,8 @@ def overhead(options: Options, names: tuple[str, ...] = ("s1", "s3")) -> dict[st
         runs = _windows(
             scenario,
             {
-                "off": _server(f"{name}-off", scenario.workers, base),
-                "on": _server(f"{name}-on", scenario.workers, [*base, *engine]),
+                "off": mock_server_with(f"{name}-off", scenario.workers, base),
+                "on": mock_server_with(f"{name}-on", scenario.workers, [*base, *engine]),
             },
             options,
         )
@@ -123,7 +108,10 @@ def workers(options: Options) -> dict[str, Any]:
     report: dict[str, Any] = {}
     runs = _windows(
         scenario,
-        {"1": _server("engine-1", 1, WORKERS_ENGINE), "4": _server("engine-4", 4, WORKERS_ENGINE)},
+        {
+            "1": mock_server_with("engine-1", 1, WORKERS_ENGINE),
+            "4": mock_server_with("engine-4", 4, WORKERS_ENGINE),
+        },
         options,
     )
     for label, label_runs in runs.items():

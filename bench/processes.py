@@ -143,21 +143,14 @@ class ServerProcess:
 
 
 def mock_server(label: str, ttft_ms: float, itl_ms: float, workers: int, pin: bool) -> ServerProcess:
+    return mock_server_with(label, workers, ["--ttft", f"{ttft_ms:g}", "--itl", f"{itl_ms:g}"], pin=pin)
+
+
+def mock_server_with(label: str, workers: int, flags: list[str], *, pin: bool = False) -> ServerProcess:
+    """The mock server on a free port with `workers` and any other `flags`, logging warnings only."""
     port = free_port()
-    argv = [
-        mock_server_command(),
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--ttft",
-        f"{ttft_ms:g}",
-        "--itl",
-        f"{itl_ms:g}",
-        "--log-level",
-        "WARNING",
-    ]
-    return ServerProcess(label, argv, port, workers, SERVER_CPU if pin else None)
+    argv = [mock_server_command(), "--port", str(port), "--workers", str(workers), "--log-level", "WARNING"]
+    return ServerProcess(label, [*argv, *flags], port, workers, SERVER_CPU if pin else None)
 
 
 def bare_server(label: str = "bare") -> ServerProcess:

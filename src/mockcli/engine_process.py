@@ -1,6 +1,7 @@
 """The engine simulation's place in the process tree: checked at start, one process for many workers."""
 
 import multiprocessing
+import os
 import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -18,13 +19,22 @@ ENGINE_START_TIMEOUT_S = 30.0
 
 
 def check_engine(settings: Settings) -> None:
-    """`ConfigError` when `--engine` names no profile, an unreadable file, or a model that does not fit."""
+    """`ConfigError` for an `--engine` the server cannot run, or an `--engine-trace` it cannot write.
+
+    A profile that does not exist or parse, a model that does not fit; a trace path in a
+    directory that is not writable (checked without creating the file).
+    """
     if settings.engine is None:
         return
     try:
         config_for(settings)
     except (ProfileError, OSError, ValueError) as error:
         raise ConfigError(f"--engine {settings.engine}: {error}") from None
+    if settings.engine_trace is not None:
+        trace = Path(settings.engine_trace)
+        writable = os.access(trace, os.W_OK) if trace.exists() else os.access(trace.parent, os.W_OK)
+        if trace.is_dir() or not writable:
+            raise ConfigError(f"--engine-trace {settings.engine_trace}: the server cannot write to this file")
 
 
 def start_engine_process(settings: Settings, socket_path: Path) -> BaseProcess:

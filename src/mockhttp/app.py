@@ -16,8 +16,7 @@ from mockcore import Settings
 from mockcore.errors import RequestError
 from mockcore.settings import settings_from_mapping, settings_values_from_environ
 from mockhttp.access_log import RawASGIApp, access_log_middleware
-from mockhttp.engine.port import EnginePort
-from mockhttp.engine.remote import ENGINE_SOCKET_ENV, RemoteEngine
+from mockhttp.engine.remote import ENGINE_SOCKET_ENV
 from mockhttp.errors import http_exception_response, request_error_response, unexpected_exception_response
 from mockhttp.fast_path import MockServerApp
 from mockhttp.media_store import SharedMediaStore, media_directory
@@ -76,7 +75,7 @@ def settings_from_environ(environ: Mapping[str, str]) -> Settings:
 def services_from_environ(environ: Mapping[str, str]) -> Services:
     """Services of a worker: shared across workers when the CLI made a state file."""
     settings = settings_from_environ(environ)
-    local = local_services(settings)
+    local = local_services(settings, engine_socket=environ.get(ENGINE_SOCKET_ENV))
     state_path = environ.get(STATE_FILE_ENV)
     if not state_path:
         return local
@@ -95,16 +94,8 @@ def services_from_environ(environ: Mapping[str, str]) -> Services:
         live_source=SharedSettingsSource(state, settings),
         prompt_cache=SharedPromptCache(state),
         media=SharedMediaStore(media_directory(Path(state_path))),
-        engine=shared_engine(environ, local),
+        engine=local.engine,
     )
-
-
-def shared_engine(environ: Mapping[str, str], local: Services) -> EnginePort | None:
-    """The engine of a worker: the CLI's engine process when it started one, else in-process."""
-    socket_path = environ.get(ENGINE_SOCKET_ENV)
-    if socket_path and local.settings.engine is not None:
-        return RemoteEngine(socket_path, local.clock)
-    return local.engine
 
 
 def create_app_from_env() -> RawASGIApp:

@@ -15,18 +15,18 @@ import msgspec
 
 from mockcore import ErrorInfo, GenerationPlan, RequestError, ResponsePlan, fault_for, plan_request
 from mockcore.engine import Rejection
+from mockcore.engine.served import served_plan, served_usage
 from mockcore.errors import invalid_request_info
 from mockcore.faults import ANSWER_BREAKING_KINDS, RETRY_AFTER_S, InjectedFault
 from mockcore.generation.planner import latency_shape
 from mockcore.generation.prompt_cache import with_cache_usage
 from mockcore.metrics.outcome import stream_outcome
 from mockcore.overrides import NO_OVERRIDES, RequestOverrides
-from mockcore.plan import EmbeddingPlan, Usage
+from mockcore.plan import EmbeddingPlan
 from mockcore.requests import Route
 from mockcore.rerank import RERANK_ROUTES, plan_rerank_request
 from mockcore.service import admitted_schedule, needs_sequence_number
 from mockcore.settings import Settings
-from mockcore.timing import Schedule
 from mockhttp.access_log import AccessRecord
 from mockhttp.engine.pacing import send_engine_paced
 from mockhttp.engine.port import EngineRejectedError, EngineTicket
@@ -273,7 +273,7 @@ class InferenceService:
         """The engine's half of `stream`: frames at the engine's token times."""
         await ticket.token_time(0)
         # The prefix-cache hit is known once the first step ran; the usage chunk reports it.
-        plan = msgspec.structs.replace(plan, usage=engine_usage(plan, ticket))
+        plan = msgspec.structs.replace(plan, usage=served_usage(plan, ticket.cached_tokens))
         wire = WIRE_FORMATS[plan.endpoint]
         frames = wire.events(plan, self._new_id(wire.id_prefix), int(time.time()))
         shape = None
@@ -452,31 +452,20 @@ def engine_refusal(rejection: Rejection, *, stream: bool) -> RejectedError:
     return RejectedError(400, info, stream=stream)
 
 
-def engine_usage(plan: GenerationPlan, ticket: EngineTicket) -> Usage:
-    """The usage with the engine's prefix-cache hit, unless the request manages its own cache.
-
-    A Messages request with `cache_control` breakpoints reports Anthropic's cache accounting
-    (reads and writes of its breakpoints); the engine's hit would count the same tokens twice.
-    """
-    if plan.cache_points:
-        return plan.usage
-    return msgspec.structs.replace(plan.usage, cache_read_tokens=ticket.cached_tokens, engine_cached=True)
-
-
 def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> GenerationPlan:
-    """`plan` as the engine served it: its prefix-cache hit in the usage, its TTFT and mean ITL.
+    """`plan` as the engine served it (`mockcore.engine.served_plan`), from its ticket's times.
 
-    Call once the first token's time is known; the schedule is what the metrics record.
+    Call once the first token's time is known: the last token is the final one if the engine
+    finished the request, else the last published.
     """
     times = ticket.times
-    first = times[0]
-    last = ticket.finished_at if ticket.finished_at is not None else times[-1]
-    gaps = plan.event_count - 1 if ticket.finished_at is not None else len(times) - 1
-    ttft_ms = (first - t0) * 1000.0
-    itl_ms = (last - first) * 1000.0 / gaps if gaps > 0 else 0.0
-    usage = engine_usage(plan, ticket)
-    return msgspec.structs.replace(
-        plan, usage=usage, schedule=Schedule(ttft_ms=max(0.0, ttft_ms), itl_ms=itl_ms)
+    finished_at = ticket.finished_at
+    if finished_at is None:
+        last, last_index = times[-1], len(times) - 1
+    else:
+        last, last_index = finished_at, plan.event_count - 1
+    return served_plan(
+        plan, ticket.cached_tokens, ttft_s=times[0] - t0, last_token_s=last - t0, last_token_index=last_index
     )
 
 

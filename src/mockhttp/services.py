@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from mockcore import Settings
 from mockhttp.engine.port import EnginePort
-from mockhttp.engine.setup import local_engine
+from mockhttp.engine.setup import engine_for
 from mockhttp.local_state import (
     LocalBlobStore,
     LocalControlLog,
@@ -76,11 +76,15 @@ def seed_or_fresh(seed: int | None) -> int:
     return seed if seed is not None else secrets.randbits(63)
 
 
-def local_services(settings: Settings) -> Services:
-    """Services for a single process: local counters, the configured or fresh seeds."""
+def local_services(settings: Settings, *, engine_socket: str | None = None) -> Services:
+    """Services for a single process: local counters, the configured or fresh seeds.
+
+    With `--engine` the engine runs in this process, or is the engine process listening on
+    `engine_socket` when the CLI started one for several workers.
+    """
     return Services(
         settings=settings,
         fault_seed=seed_or_fresh(settings.random_seed),
         gpu_seed=seed_or_fresh(settings.dcgm_seed),
-        engine=local_engine(settings),
+        engine=engine_for(settings, engine_socket),
     )

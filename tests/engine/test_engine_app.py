@@ -7,13 +7,12 @@ early gives its place back.
 """
 
 import asyncio
-import functools
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from tests.engine.running import run_async
 
 from mockcore import Settings
 from mockhttp import create_app, local_services
@@ -21,16 +20,6 @@ from mockhttp.engine.port import EngineRejectedError
 
 PROMPT = "A prompt long enough to fill several KV blocks of sixteen four-character tokens. " * 4
 ENGINE = {"engine": "qwen3-0.6b", "dcgm_gpu_name": "h100-sxm"}
-
-
-def run_async(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
-    """A sync test that runs `test` on a fresh event loop (the suite runs no async plugin)."""
-
-    @functools.wraps(test)
-    def run() -> None:
-        asyncio.run(test())
-
-    return run
 
 
 def _client(settings: Settings) -> httpx.AsyncClient:

@@ -5,12 +5,12 @@ engine's stats, and the simulated GPUs run at the share of time the engine spend
 """
 
 import asyncio
-import functools
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from tests.engine.running import run_async
 
 from mockcore import Settings
 from mockcore.engine import EngineStats
@@ -28,16 +28,6 @@ CHAT = {
     "min_tokens": OUTPUT_TOKENS,
     "stream": True,
 }
-
-
-def run_async(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
-    """A sync test that runs `test` on a fresh event loop (the suite runs no async plugin)."""
-
-    @functools.wraps(test)
-    def run() -> None:
-        asyncio.run(test())
-
-    return run
 
 
 def _stats(**overrides: float) -> EngineStats:

@@ -113,6 +113,27 @@ def test_a_model_too_large_for_its_gpus_is_refused_at_start() -> None:
     assert "--tensor-parallel" in outcome.stderr
 
 
+def test_an_engine_trace_the_server_cannot_write_is_refused_at_start(tmp_path: Path) -> None:
+    outcome = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mockcli",
+            "--engine",
+            "qwen3-0.6b",
+            "--engine-trace",
+            str(tmp_path / "no" / "t.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert outcome.returncode == EXIT_INVALID_OPTION
+    assert "--engine-trace" in outcome.stderr
+    assert "cannot write" in outcome.stderr
+
+
 def test_the_installed_command_dispatches_simulate(tmp_path: Path) -> None:
     outcome = subprocess.run(
         [

@@ -29,11 +29,6 @@ class BlockPool:
         return self.anonymous_used + len(self._references) - len(self._evictable)
 
     @property
-    def cached_free(self) -> int:
-        """Hashed blocks nobody holds (reusable by a prefix hit, or evicted for room)."""
-        return len(self._evictable)
-
-    @property
     def available(self) -> int:
         """Blocks an allocation can get: free ones plus evictable ones."""
         return self.total - self.used

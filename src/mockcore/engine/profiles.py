@@ -49,7 +49,7 @@ class ModelProfile(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     # routed experts for a mixture of experts. None means dense.
     active_parameters: Annotated[float, _Positive] | None = None
     dtype: DType = "bf16"
-    # Where the numbers come from (shown by `/health` and `simulate`).
+    # Where the numbers come from (the docs cite it for each built-in profile).
     source: str = ""
 
     def __post_init__(self) -> None:

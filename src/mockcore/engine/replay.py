@@ -56,7 +56,7 @@ def _result(index: int, sequence: Sequence) -> RequestResult:
         arrival_s=arrival,
         prompt_tokens=sequence.prompt_tokens,
         output_tokens=sequence.output_tokens,
-        queue_s=None if sequence.admitted_s is None else sequence.admitted_s - arrival,
+        queue_s=None if sequence.admitted_s is None else sequence.queue_s,
         ttft_s=times[0] if times else None,
         e2e_s=times[-1] if times else None,
         cached_tokens=sequence.cached_tokens or 0,

@@ -21,38 +21,9 @@ class StepCost(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     bytes_moved: float
     duration_s: float
 
-    def compute_utilisation(self, config: EngineConfig) -> float:
-        """Achieved FLOP/s over the peak, 0 to 1."""
-        return min(1.0, self.flops / (config.peak_flops * self.duration_s)) if self.duration_s else 0.0
-
-    def bandwidth_utilisation(self, config: EngineConfig) -> float:
-        """Achieved bytes/s over the peak, 0 to 1."""
-        return (
-            min(1.0, self.bytes_moved / (config.peak_bandwidth * self.duration_s)) if self.duration_s else 0.0
-        )
-
-
-def weight_bytes_read(config: EngineConfig, tokens: int) -> float:
-    """Weight bytes a step of `tokens` tokens reads (all of a dense model's; the touched experts of a MoE)."""
-    profile = config.profile
-    if profile.active_parameters is None or tokens <= 0:
-        return profile.weight_bytes if tokens > 0 else 0.0
-    untouched = (1.0 - profile.active_parameters / profile.parameters) ** tokens
-    return profile.weight_bytes * (1.0 - untouched)
-
-
-def step_cost(config: EngineConfig, tokens: int, attended_context: float, context_read: int) -> StepCost:
-    """The cost of a step computing `tokens` tokens.
-
-    `attended_context` is the sum over those tokens of the context each attends to;
-    `context_read` the cached tokens the step reads from the KV cache (each sequence's
-    context before the step, once).
-    """
-    return Roofline(config).cost(tokens, attended_context, context_read)
-
 
 class Roofline:
-    """`step_cost` with every constant of the configuration worked out once (an engine steps often)."""
+    """The step cost of one configuration, with its constants worked out once (an engine steps often)."""
 
     __slots__ = (
         "_attention_flops",
@@ -81,7 +52,12 @@ class Roofline:
         self._floor_s = config.step_floor_ms / 1000.0
 
     def cost(self, tokens: int, attended_context: float, context_read: int) -> StepCost:
-        """See `step_cost`."""
+        """The cost of a step computing `tokens` tokens.
+
+        `attended_context` is the sum over those tokens of the context each attends to;
+        `context_read` the cached tokens the step reads from the KV cache (each sequence's
+        context before the step, once).
+        """
         flops = self._flops_per_token * tokens + self._attention_flops * attended_context
         if tokens <= 0:
             weights = 0.0

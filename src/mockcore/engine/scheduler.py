@@ -33,7 +33,6 @@ class Sequence:
         "cached_tokens",
         "computed",
         "every_token",
-        "finish_s",
         "first_token_s",
         "generated",
         "hashed",
@@ -70,7 +69,6 @@ class Sequence:
         self.preemptions = 0
         self.admitted_s: float | None = None
         self.first_token_s: float | None = None
-        self.finish_s: float | None = None
         self.token_times: list[float] | None = [] if keep_token_times else None
         # Whatever the driver attaches to find its request again (the live server's ticket).
         self.tag: object = None
@@ -82,6 +80,11 @@ class Sequence:
     def known(self) -> int:
         """Tokens whose KV the next sample needs: the prompt and every token sampled."""
         return self.prompt_tokens + self.generated
+
+    @property
+    def queue_s(self) -> float:
+        """Seconds from arrival to admission into the batch (0 before admission)."""
+        return 0.0 if self.admitted_s is None else self.admitted_s - self.arrival_s
 
     @property
     def finished(self) -> bool:
@@ -416,7 +419,6 @@ class Engine:
             if sequence.first_token_s is None:
                 sequence.first_token_s = end
             if generated >= sequence.output_tokens:
-                sequence.finish_s = end
                 finished.append(sequence)
                 sampled.append(sequence)
             elif generated == 1 or sequence.every_token:

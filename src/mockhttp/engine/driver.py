@@ -7,7 +7,6 @@ for step; a driver that wakes late only delivers late, it never changes the time
 """
 
 import asyncio
-import contextlib
 import math
 from collections import deque
 from collections.abc import Callable
@@ -47,11 +46,6 @@ class EngineDriver:
         self._pending: deque[Sequence] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def engine(self) -> Engine:
-        """The engine this driver steps."""
-        return self._engine
 
     def submit(self, sequence: Sequence, arrival_s: float | None = None) -> Rejection | None:
         """Accept `sequence` for the first step that starts at or after its arrival, or refuse it.
@@ -136,14 +130,6 @@ class EngineDriver:
             await sleep_until(start + grace, self._clock, asyncio.sleep)
             if not self._announce_at_start:
                 self._on_step(result)
-
-    async def close(self) -> None:
-        """Stop stepping (the app is shutting down)."""
-        task = self._task
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _arrival(sequence: Sequence) -> float:

@@ -48,20 +48,12 @@ class LocalEngine:
         return self._driver.stats()
 
     def _publish(self, result: StepResult) -> None:
+        """Hand each sampled token to its ticket (the engine lists a non-stream's first and last only)."""
         end = result.record.end_s
         for sequence in result.sampled:
             ticket = cast("EngineTicket", sequence.tag)
-            generated = sequence.generated
-            final = generated >= sequence.output_tokens
-            if generated == 1:
-                admitted = sequence.admitted_s if sequence.admitted_s is not None else end
-                ticket.publish(end, sequence.cached_tokens or 0, admitted - sequence.arrival_s, final=final)
-            elif ticket.streaming or final:
-                ticket.publish(end, 0, 0.0, final=final)
+            final = sequence.generated >= sequence.output_tokens
+            ticket.publish(end, sequence.cached_tokens or 0, sequence.queue_s, final=final)
         tickets = self._tickets
         for sequence in result.finished:
             tickets.pop(sequence.request_id, None)
-
-    async def close(self) -> None:
-        """Stop the driver."""
-        await self._driver.close()

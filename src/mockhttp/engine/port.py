@@ -4,6 +4,7 @@ import asyncio
 from typing import Protocol
 
 from mockcore.engine import EngineStats, Rejection
+from mockcore.engine.served import phase_times
 
 
 class EngineRejectedError(Exception):
@@ -92,15 +93,10 @@ class EngineTicket:
         return times[index]
 
     def engine_times(self) -> tuple[float, float, float] | None:
-        """(queue, prefill, inference) seconds of a request the engine finished, else None.
-
-        Queue: arrival to admission into the batch; prefill: admission to the first token;
-        inference: admission to the last token.
-        """
+        """(queue, prefill, inference) seconds (`mockcore.engine.served.phase_times`) once finished."""
         if self.finished_at is None or not self.times:
             return None
-        admitted = self.arrival_s + self.queue_s
-        return self.queue_s, self.times[0] - admitted, self.finished_at - admitted
+        return phase_times(self.arrival_s, self.queue_s, self.times[0], self.finished_at)
 
     async def finish_time(self) -> float:
         """When the last token is due; waits until the engine has scheduled it."""

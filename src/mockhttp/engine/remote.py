@@ -54,30 +54,17 @@ class EngineServer:
         self._next_connection = 0
 
     def _announce(self, result: StepResult) -> None:
-        """Tell each worker the tokens this step samples: every token of a stream, else the first and last."""
+        """Tell each worker the tokens this step samples (a non-stream's first and last only)."""
         end = result.record.end_s
         tokens: defaultdict[int, list[list[Any]]] = defaultdict(list)
         for sequence in result.sampled:
-            generated = sequence.generated
-            final = generated >= sequence.output_tokens
-            if generated == 1:
-                admitted = sequence.admitted_s if sequence.admitted_s is not None else end
-                entry = [
-                    sequence.request_id & _ID_MASK,
-                    sequence.cached_tokens or 0,
-                    admitted - sequence.arrival_s,
-                ]
-            elif sequence.tag or final:  # the tag says whether the request streams
-                entry = [sequence.request_id & _ID_MASK, 0, 0.0]
-            else:
-                continue
-            entry.append(final)
-            connection = sequence.request_id >> _ID_BITS
-            tokens[connection].append(entry)
+            connection, local_id = sequence.request_id >> _ID_BITS, sequence.request_id & _ID_MASK
+            final = sequence.generated >= sequence.output_tokens
+            tokens[connection].append([local_id, sequence.cached_tokens or 0, sequence.queue_s, final])
             if final:
                 live = self._live.get(connection)
                 if live is not None:
-                    live.discard(entry[0])
+                    live.discard(local_id)
         for connection, entries in tokens.items():
             writer = self._writers.get(connection)
             if writer is not None and not writer.is_closing():
@@ -103,7 +90,7 @@ class EngineServer:
                         tuple(hashes),
                         keep_token_times=False,
                     )
-                    sequence.tag = sequence.every_token = bool(streaming)
+                    sequence.every_token = bool(streaming)
                     rejection = self._driver.submit(sequence, arrival_s)
                     if rejection is None:
                         live.add(local_id)

@@ -7,6 +7,8 @@ from mockcore.engine import EngineConfig, ModelProfile, builtin_profile, profile
 from mockcore.engine.from_settings import engine_config, is_profile_file
 from mockcore.settings import Settings
 from mockhttp.engine.local import LocalEngine
+from mockhttp.engine.port import EnginePort
+from mockhttp.engine.remote import RemoteEngine
 from mockhttp.engine.trace_log import TraceLog
 
 
@@ -26,9 +28,11 @@ def config_for(settings: Settings) -> EngineConfig:
     return config
 
 
-def local_engine(settings: Settings) -> LocalEngine | None:
-    """An in-process engine when `--engine` is set."""
+def engine_for(settings: Settings, engine_socket: str | None = None) -> EnginePort | None:
+    """The engine `--engine` asks for: the engine process at `engine_socket`, else one in-process."""
     if settings.engine is None:
         return None
+    if engine_socket:
+        return RemoteEngine(engine_socket, time.monotonic)
     trace = TraceLog(settings.engine_trace) if settings.engine_trace else None
     return LocalEngine(config_for(settings), time.monotonic, trace)

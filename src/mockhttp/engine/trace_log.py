@@ -14,7 +14,7 @@ from mockcore.engine import Sequence, TraceRequest, trace_line
 
 
 class TraceLog:
-    """Appends arrivals to one file, opened on the first arrival, a line at a time."""
+    """Appends arrivals to one file, opened on the first arrival and kept open, a line at a time."""
 
     def __init__(self, path: str) -> None:
         self._path = Path(path)
@@ -33,9 +33,3 @@ class TraceLog:
             hash_ids=sequence.block_hashes,
         )
         self._file.write(trace_line(request) + b"\n")
-
-    def close(self) -> None:
-        """Close the file (a later arrival opens it again, appending)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None

@@ -5,8 +5,8 @@ admit (arrival_s: when the worker admitted it, on the shared monotonic clock),
 `["c", id]` cancel, `["s", id]` stats.
 Engine -> worker: `["ok", id]` admitted, `["no", id, reason, message]` refused,
 `["t", at, tokens]` the step ending at `at` sampled a token of each request in `tokens`
-(`[id, cached_tokens, queue_s, final]`; the first two only matter for a first token; a
-request that does not stream is told only its first and last token),
+(`[id, cached_tokens, queue_s, final]`; a ticket reads the prefix hit and queue time of its
+first token; a request that does not stream is told only its first and last token),
 `["s", id, stats]` the stats asked for.
 """
 
