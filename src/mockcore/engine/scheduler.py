@@ -273,30 +273,38 @@ class Engine:
         """Running sequences first, in admission order; out of blocks, the newest is preempted.
 
         Decoding sequences (one token, a new block every `block_size` tokens) take an inlined
-        path: they are nearly every sequence of nearly every step.
+        path with the batch's totals in local variables: they are nearly every sequence of
+        nearly every step, and this loop is most of what the live engine costs the server.
         """
         pool = self.pool
         running = self.running
         block_size = self.config.block_size
-        items = batch.items
+        append = batch.items.append
+        budget, tokens = batch.budget, batch.tokens
+        attended, context_read = batch.attended, batch.context_read
         index = 0
-        while index < len(running) and batch.budget > 0:
+        while index < len(running) and budget > 0:
             sequence = running[index]
             computed = sequence.computed
-            decoding = sequence.prompt_tokens + sequence.generated - computed == 1
-            if decoding and (computed < sequence.blocks * block_size or pool.allocate(1)):
-                if computed >= sequence.blocks * block_size:
-                    sequence.blocks += 1
-                items.append((sequence, 1))
-                batch.budget -= 1
-                batch.tokens += 1
-                batch.attended += computed + 1
-                batch.context_read += computed
-                index += 1
-                continue
+            if sequence.prompt_tokens + sequence.generated - computed == 1:
+                capacity = sequence.blocks * block_size
+                if computed < capacity or pool.allocate(1):
+                    if computed >= capacity:
+                        sequence.blocks += 1
+                    append((sequence, 1))
+                    budget -= 1
+                    tokens += 1
+                    attended += computed + 1
+                    context_read += computed
+                    index += 1
+                    continue
+            batch.store(budget, tokens, attended, context_read)
             if not self._schedule_one_running(batch, sequence):
                 return
+            budget, tokens = batch.budget, batch.tokens
+            attended, context_read = batch.attended, batch.context_read
             index += 1
+        batch.store(budget, tokens, attended, context_read)
 
     def _schedule_one_running(self, batch: "_Batch", sequence: Sequence) -> bool:
         """A prefilling sequence, or one that needs a block the pool lacks; False: stop scheduling."""
@@ -397,32 +405,35 @@ class Engine:
         """Apply the step's work: KV computed, prefix blocks registered, tokens sampled at `end`."""
         sampled: list[Sequence] = []
         finished: list[Sequence] = []
+        sample = sampled.append
         block_size = self.config.block_size
         pool = self.pool
         prefix_caching = pool.prefix_caching
         for sequence, chunk in items:
             computed = sequence.computed + chunk
             sequence.computed = computed
-            hashes = sequence.block_hashes
-            if prefix_caching and sequence.hashed < len(hashes):
-                full = min(len(hashes), computed // block_size, sequence.blocks)
-                while sequence.hashed < full:
-                    pool.register(hashes[sequence.hashed])
-                    sequence.hashed += 1
-            if computed < sequence.prompt_tokens + sequence.generated:
+            if prefix_caching:
+                hashes = sequence.block_hashes
+                if sequence.hashed < len(hashes):
+                    full = min(len(hashes), computed // block_size, sequence.blocks)
+                    while sequence.hashed < full:
+                        pool.register(hashes[sequence.hashed])
+                        sequence.hashed += 1
+            generated = sequence.generated
+            if computed < sequence.prompt_tokens + generated:
                 continue
-            generated = sequence.generated + 1
+            generated += 1
             sequence.generated = generated
             times = sequence.token_times
             if times is not None:
                 times.append(end)
-            if sequence.first_token_s is None:
+            if generated == 1:  # a preempted sequence keeps its tokens: this is its first, once
                 sequence.first_token_s = end
             if generated >= sequence.output_tokens:
                 finished.append(sequence)
-                sampled.append(sequence)
+                sample(sequence)
             elif generated == 1 or sequence.every_token:
-                sampled.append(sequence)
+                sample(sequence)
         if finished:
             self.running = [sequence for sequence in self.running if not sequence.finished]
             for sequence in finished:
@@ -456,6 +467,13 @@ class _Batch:
         # cached context every sequence reads once.
         self.attended = 0.0
         self.context_read = 0
+
+    def store(self, budget: int, tokens: int, attended: float, context_read: int) -> None:
+        """Write back the totals a loop kept in local variables."""
+        self.budget = budget
+        self.tokens = tokens
+        self.attended = attended
+        self.context_read = context_read
 
     def add(self, sequence: Sequence, chunk: int, *, prefilling: bool) -> None:
         """`chunk` tokens of `sequence`, computed on top of its `computed` ones."""
