@@ -25,6 +25,7 @@ import msgspec
 import pytest
 from tests import process_ledger
 
+from mockcli.config import POD_NAME_ENV
 from mockcore.settings import ENV_PREFIX
 from mockhttp import shared_state
 
@@ -53,8 +54,12 @@ def installed_script(name: str) -> str:
 
 
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without any `MOCK_SERVER_*`, plus `extra`."""
-    environ = {name: value for name, value in os.environ.items() if not name.startswith(ENV_PREFIX)}
+    """This process's environment without any `MOCK_SERVER_*` (nor a pod's `POD_NAME`), plus `extra`."""
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(ENV_PREFIX) and name != POD_NAME_ENV
+    }
     environ.update(extra or {})
     return environ
 

@@ -1,7 +1,9 @@
 """Flags and environment to Settings: flag > environment > default, validated once.
 
 Validation goes through the Settings Struct (its ranges are the only source of truth) and a
-failure becomes one line naming the option, the value given and the valid range.
+failure becomes one line naming the option, the value given and the valid range. The replica
+name falls back to `POD_NAME` (Kubernetes' downward API), and what a replica name implies
+(`mockcore.replica`) is applied here, once, knowing which options the user gave.
 """
 
 import math
@@ -12,6 +14,7 @@ from typing import Any
 import msgspec
 
 from mockcli.options import flag_name, valid_values
+from mockcore.replica import MissingOrdinalError, with_replica_defaults
 from mockcore.settings import (
     Settings,
     environment_variable,
@@ -20,6 +23,9 @@ from mockcore.settings import (
 )
 
 _FIELD_IN_ERROR = re.compile(r"`\$\.(?P<field>\w+)")
+# Where an unset `--replica-name` comes from: the pod name a Kubernetes manifest passes in with
+# `env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]`.
+POD_NAME_ENV = "POD_NAME"
 
 
 class ConfigError(Exception):
@@ -37,6 +43,9 @@ def resolve_settings(flag_values: Mapping[str, Any | None], environ: Mapping[str
         if flag_value is not None:
             raw[name] = flag_value
             sources[name] = flag_name(name)
+    if not raw.get("replica_name") and environ.get(POD_NAME_ENV):
+        raw["replica_name"] = environ[POD_NAME_ENV]
+        sources["replica_name"] = f"{flag_name('replica_name')} (from {POD_NAME_ENV})"
     given = dict(raw)  # as typed, for the message
     log_level = raw.get("log_level")
     if isinstance(log_level, str):
@@ -57,7 +66,19 @@ def resolve_settings(flag_values: Mapping[str, Any | None], environ: Mapping[str
         value = getattr(settings, field)
         if isinstance(value, float) and not math.isfinite(value):
             raise _invalid(field, given, sources)
-    return settings
+    try:
+        return with_replica_defaults(settings, given=raw.keys())
+    except MissingOrdinalError:
+        raise ConfigError(_no_ordinal(settings.replica_name, sources)) from None
+
+
+def _no_ordinal(replica_name: str, sources: Mapping[str, str]) -> str:
+    """`--seed-from-ordinal` without an ordinal: which name was found, or where to give one."""
+    needs = f"{sources['seed_from_ordinal']} needs a replica name ending in -<ordinal>"
+    if replica_name:
+        return f"{needs}, but {sources['replica_name']} is {replica_name!r}."
+    name_env = environment_variable("replica_name")
+    return f"{needs}: set {POD_NAME_ENV}, {name_env} or {flag_name('replica_name')}."
 
 
 def _invalid(field: str, given: Mapping[str, Any], sources: Mapping[str, str]) -> ConfigError:

@@ -61,6 +61,8 @@ def _valid_values_of_type(field_name: str) -> str:
         return "true or false"
     if isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         return _numeric_range(info)
+    if isinstance(info, msgspec.inspect.StrType) and not info.min_length:
+        return f"any string of at most {info.max_length} characters" if info.max_length else "any string"
     return "a non-empty string"
 
 

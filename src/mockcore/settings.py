@@ -271,6 +271,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log_level: Annotated[LogLevel, msgspec.Meta(description="log level")] = "INFO"
     verbose: Annotated[bool, msgspec.Meta(description="DEBUG logging (overrides --log-level)")] = False
     access_logs: Annotated[bool, msgspec.Meta(description="one structured log line per request")] = False
+    replica_name: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=253,
+            description="this replica's name (unset: $POD_NAME): the DCGM hostname and GPU identity "
+            "derive from it",
+        ),
+    ] = ""
+    seed_from_ordinal: Annotated[
+        bool,
+        msgspec.Meta(
+            description="the fault seed is --random-seed (0 if unset) plus the ordinal ending the "
+            "replica name (StatefulSet pods)"
+        ),
+    ] = False
     dcgm_gpu_name: Annotated[GpuModelId, msgspec.Meta(description="simulated GPU model")] = "h200"
     dcgm_num_gpus: Annotated[int, msgspec.Meta(ge=1, le=8, description="GPUs per DCGM endpoint")] = 2
     dcgm_initial_load: Annotated[

@@ -16,6 +16,7 @@ from mockcore.media.video import VIDEO_SECONDS, VIDEO_SIZES
 from mockcore.protocols.anthropic import MessagesRequest
 from mockcore.protocols.responses import ResponsesRequest
 from mockcore.protocols.tgi import GenerateRequest
+from mockcore.replica import ReplicaIdentity
 from mockcore.requests import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, RankingRequest
 from mockhttp.responses import (
     ChatCompletionBody,
@@ -116,6 +117,7 @@ _TYPES: list[type[Any]] = [
     RankingBody,
     ModelListBody,
     ErrorBody,
+    ReplicaIdentity,
 ]
 
 
@@ -281,6 +283,7 @@ def openapi_document(version: str) -> dict[str, Any]:
         ranking_body,
         models,
         _,
+        replica,
     ) = schemas
     # An embeddings request needs `input` or `messages` (`mockcore.retrieval`): a rule across
     # two fields, which the Struct leaves to the planner and the document states here.
@@ -347,8 +350,12 @@ def openapi_document(version: str) -> dict[str, Any]:
                 _json_content(
                     {
                         "type": "object",
-                        "properties": {"status": {"const": "healthy"}, "config": config_object},
-                        "required": ["status", "config"],
+                        "properties": {
+                            "status": {"const": "healthy"},
+                            "config": config_object,
+                            "replica": replica,
+                        },
+                        "required": ["status", "config", "replica"],
                     }
                 ),
             ),

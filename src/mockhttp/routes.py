@@ -17,6 +17,7 @@ from mockcore.errors import ErrorInfo
 from mockcore.gpu import DCGM_CONTENT_TYPE
 from mockcore.models import ADVERTISED_MODEL_IDS, MODEL_OWNER
 from mockcore.readiness import readiness_report, retry_after_s
+from mockcore.replica import replica_identity
 from mockcore.settings import settings_as_config
 from mockhttp.admin_endpoints import build_admin_handlers
 from mockhttp.control_endpoints import build_control_handlers
@@ -82,7 +83,9 @@ def build_route_handlers(
     """Every route of SPEC section 2; the inference routes are the given raw endpoints."""
     settings = services.settings
     config = settings_as_config(settings)
-    health_body = msgspec.json.encode({"status": "healthy", "config": config})
+    health_body = msgspec.json.encode(
+        {"status": "healthy", "config": config, "replica": replica_identity(settings)}
+    )
     root_body = msgspec.json.encode(
         {"message": "AIPerf Mock Server", "version": package_version(), "config": config}
     )
@@ -158,7 +161,7 @@ def build_route_handlers(
 
     @get("/health")
     async def health() -> Response[bytes]:
-        """Liveness and the effective configuration."""
+        """Liveness, the effective configuration and which replica answered."""
         return _json(health_body)
 
     @get("/")

@@ -4,7 +4,9 @@ The GPU physics state of each instance lives in the shared blob store, so whiche
 answers a scrape advances the same state: counters never go backwards and gauges never jump
 between consecutive scrapes. Each scrape advances the state by the wall time since the last
 one, at the load the current traffic implies; with `--engine`, at the engine's busy fraction
-over the window instead (`mockcore.gpu.load.busy_fraction`), from the stats the route read.
+over the window instead, with power and the tensor and DRAM activity from the FLOPs and bytes
+its steps achieved (`mockcore.gpu.load.engine_utilisation`) and the framebuffer from the
+weights and KV blocks it holds, all from the stats the route read.
 """
 
 from typing import TYPE_CHECKING
@@ -13,12 +15,21 @@ import msgspec
 
 from mockcore.engine.stats import EngineStats
 from mockcore.gpu import DcgmRenderer, FleetState, advance, initial_fleet, load_from_traffic, target_load
-from mockcore.gpu.load import US_PER_S, TokenSample, busy_fraction, windowed_throughput
+from mockcore.gpu.load import (
+    NO_ENGINE_SAMPLES,
+    EngineSamples,
+    EngineWork,
+    TokenSample,
+    engine_utilisation,
+    follows_traffic,
+    windowed_throughput,
+)
 from mockhttp.services import Services
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mockcore.gpu.physics import GpuWork
     from mockhttp.ports import BlobStore, LoadTracker
 
 DCGM_INSTANCES = (1, 2)
@@ -33,8 +44,8 @@ class TelemetryRecord(msgspec.Struct, frozen=True, array_like=True):
     # (time, tokens) readings of the throughput window, and the highest throughput seen.
     samples: tuple[TokenSample, ...] = ()
     peak_tokens_per_s: float = 0.0
-    # (time, engine busy microseconds) readings of the window, with `--engine`.
-    busy_samples: tuple[TokenSample, ...] = ()
+    # (time, microseconds) readings of the engine's busy, compute and bandwidth seconds, with `--engine`.
+    engine_samples: EngineSamples = NO_ENGINE_SAMPLES
 
 
 _ENCODER = msgspec.msgpack.Encoder()
@@ -61,6 +72,7 @@ class GpuTelemetry:
                 hostname=settings.dcgm_hostname,
                 seed=services.gpu_seed,
                 instance=instance,
+                replica_name=settings.replica_name,
             )
             for instance in DCGM_INSTANCES
         }
@@ -87,7 +99,9 @@ class GpuTelemetry:
                 record.samples or ((record.updated_at_s, record.tokens_seen),), now, tokens, self._window_s
             )
             peak = max(record.peak_tokens_per_s, tokens_per_s)
-            busy_samples = record.busy_samples
+            engine_samples = record.engine_samples
+            work: GpuWork | None = None
+            held_bytes: float | None = None
             if engine is None:
                 traffic = load_from_traffic(
                     snapshot.in_flight_requests,
@@ -96,14 +110,17 @@ class GpuTelemetry:
                     min_throughput=self._min_throughput,
                 )
             else:
-                # Another worker may have stored a later reading than the stats this one read.
-                busy_s = max(engine.busy_s, busy_samples[-1][1] / US_PER_S if busy_samples else 0.0)
-                traffic, busy_samples = busy_fraction(busy_samples, now, busy_s, self._window_s)
+                done = EngineWork(engine.busy_s, engine.compute_s, engine.bandwidth_s)
+                utilisation, engine_samples = engine_utilisation(engine_samples, now, done, self._window_s)
+                traffic = utilisation.busy
+                if follows_traffic(traffic_seen=traffic_seen, auto_load=self._auto_load):
+                    work = utilisation.work
+                held_bytes = engine.held_bytes_per_gpu
             load = target_load(
                 self._initial_load, traffic, traffic_seen=traffic_seen, auto_load=self._auto_load
             )
-            fleet = advance(record.fleet, elapsed_s, load)
-            return _ENCODER.encode(TelemetryRecord(fleet, now, tokens, samples, peak, busy_samples))
+            fleet = advance(record.fleet, elapsed_s, load, work=work, held_bytes=held_bytes)
+            return _ENCODER.encode(TelemetryRecord(fleet, now, tokens, samples, peak, engine_samples))
 
         record = _DECODER.decode(self._store.transact(instance - 1, advanced))
         return self._renderers[instance].render(record.fleet).encode()

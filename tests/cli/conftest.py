@@ -16,6 +16,7 @@ import pytest
 from tests.server_process import ServerProcess, installed_script
 
 import mockcli.main
+from mockcli.config import POD_NAME_ENV
 from mockcore.settings import ENV_PREFIX, Settings
 
 
@@ -74,9 +75,9 @@ def cli_server() -> Iterator[StartCliServer]:
 
 @pytest.fixture
 def no_mock_server_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove every `MOCK_SERVER_*` variable from this process for the test."""
+    """Remove every `MOCK_SERVER_*` variable (and a pod's `POD_NAME`) from this process for the test."""
     for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
+        if name.startswith(ENV_PREFIX) or name == POD_NAME_ENV:
             monkeypatch.delenv(name)
 
 

@@ -20,6 +20,7 @@ from mockcli.config import ConfigError, resolve_settings
 from mockcli.main import EXIT_INVALID_OPTION, app
 from mockcli.options import FIELD_NAMES, SHORT_FLAGS, flag_name, valid_values
 from mockcli.unsupported import UNSUPPORTED_OPTIONS
+from mockcore.replica import replica_identity
 from mockcore.settings import Settings, environment_variable, settings_as_config
 
 _FIELDS = {field.name: field for field in msgspec.inspect.type_info(Settings).fields}  # type: ignore[attr-defined]
@@ -55,11 +56,17 @@ def _candidates(name: str) -> list[Any]:
         above = info.gt if info.gt is not None else -math.inf
         return [kind(value) for value in values if low <= value <= high and value > above]
     assert isinstance(info, msgspec.inspect.StrType), f"no sample values for {name}: {info}"
-    if name == "fault_mix":
-        return ["rate_limit=1", "abort=2,stall=1"]
-    if name == "engine":  # a model small enough to fit whatever GPU and memory share the other samples pick
-        return ["qwen3-0.6b", "llama-3.1-8b"]
-    return ["env-value", "flag-value"]
+    return _STRING_SAMPLES.get(name, ["env-value", "flag-value"])
+
+
+# Strings whose valid values a type cannot say.
+_STRING_SAMPLES: dict[str, list[Any]] = {
+    "fault_mix": ["rate_limit=1", "abort=2,stall=1"],
+    # A model small enough to fit whatever GPU and memory share the other samples pick.
+    "engine": ["qwen3-0.6b", "llama-3.1-8b"],
+    # Ordinal 0: --seed-from-ordinal keeps the sampled --random-seed as it is.
+    "replica_name": ["replica-a-0", "replica-b-0"],
+}
 
 
 def sample_values(name: str) -> tuple[Any, Any]:
@@ -82,6 +89,15 @@ def is_bool(name: str) -> bool:
     return isinstance(_core_type(name), msgspec.inspect.BoolType)
 
 
+# What an option needs beside itself to be valid: --seed-from-ordinal reads the replica's ordinal.
+_CONTEXT = {"seed_from_ordinal": {"MOCK_SERVER_REPLICA_NAME": "replica-0"}}
+
+
+def with_context(name: str, environ: dict[str, str]) -> dict[str, str]:
+    """`environ` plus whatever option `name` needs to be valid on its own."""
+    return {**_CONTEXT.get(name, {}), **environ}
+
+
 # -- precedence, unit level ------------------------------------------------------------------
 
 
@@ -94,7 +110,9 @@ def test_default_applies_without_flag_or_environment(name: str) -> None:
 @pytest.mark.parametrize("name", FIELD_NAMES)
 def test_environment_beats_default(name: str) -> None:
     env_value, _ = sample_values(name)
-    settings = resolve_settings({name: None}, {environment_variable(name): as_text(env_value)})
+    settings = resolve_settings(
+        {name: None}, with_context(name, {environment_variable(name): as_text(env_value)})
+    )
     assert getattr(settings, name) == env_value
     assert env_value != _FIELDS[name].default
 
@@ -104,7 +122,9 @@ def test_flag_beats_environment(name: str) -> None:
     env_value, flag_value = sample_values(name)
     # Typer hands over strings, and a bool for boolean flags.
     flag = flag_value if is_bool(name) else as_text(flag_value)
-    settings = resolve_settings({name: flag}, {environment_variable(name): as_text(env_value)})
+    settings = resolve_settings(
+        {name: flag}, with_context(name, {environment_variable(name): as_text(env_value)})
+    )
     assert getattr(settings, name) == flag_value
     assert flag_value != env_value
 
@@ -179,8 +199,9 @@ def test_a_no_flag_switches_off_what_the_environment_switched_on(
     captured_settings: list[Settings], name: str
 ) -> None:
     negative = "--no-" + flag_name(name).removeprefix("--")
-    assert invoke([negative], {environment_variable(name): "true"}).exit_code == 0
-    assert invoke([], {environment_variable(name): "true"}).exit_code == 0
+    environ = with_context(name, {environment_variable(name): "true"})
+    assert invoke([negative], environ).exit_code == 0
+    assert invoke([], environ).exit_code == 0
     assert [getattr(settings, name) for settings in captured_settings] == [False, True]
 
 
@@ -253,6 +274,8 @@ def _derived_invalid(name: str) -> list[str]:
             values.append("2.5")
         return values
     assert isinstance(info, msgspec.inspect.StrType), info
+    if info.max_length:
+        return ["x" * (info.max_length + 1)]
     return [""] if info.min_length else []
 
 
@@ -416,5 +439,9 @@ def test_real_server_reports_flags_over_environment_over_defaults(cli_server: St
                 expected[name] = flag_value
     server = cli_server(args, port=port, env=env)
     health = server.wait_until_healthy()
-    assert health == {"status": "healthy", "config": settings_as_config(Settings(**expected))}
+    assert health == {
+        "status": "healthy",
+        "config": settings_as_config(Settings(**expected)),
+        "replica": msgspec.to_builtins(replica_identity(Settings(**expected))),
+    }
     assert health["config"]["port"] == port

@@ -5,18 +5,15 @@ engine's stats, and the simulated GPUs run at the share of time the engine spend
 """
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from tests.engine.in_process import engine_app, engine_stats, until_engine
 from tests.engine.running import run_async
 
-from mockcore import Settings
 from mockcore.engine import EngineStats
 from mockcore.gpu.load import busy_fraction
 from mockcore.metrics.engine_view import view_from_engine
-from mockhttp import Services, create_app, local_services
 
 ENGINE = {"engine": "llama-3.1-8b", "dcgm_gpu_name": "h100-sxm", "ttft": 0, "itl": 0}
 CONCURRENT = 40
@@ -74,27 +71,6 @@ def _gpu_util(text: str) -> list[float]:
     ]
 
 
-def _engine_services(**overrides: Any) -> tuple[Services, httpx.AsyncClient]:
-    services = local_services(Settings(**{**ENGINE, **overrides}))
-    transport = httpx.ASGITransport(app=create_app(services=services))
-    return services, httpx.AsyncClient(transport=transport, base_url="http://mock")
-
-
-async def _engine_stats(services: Services) -> EngineStats:
-    assert services.engine is not None
-    return await services.engine.stats()
-
-
-async def _until(services: Services, ready: Callable[[EngineStats], bool]) -> EngineStats:
-    """Poll the engine until `ready` holds (fails after 3 s)."""
-    for _ in range(300):
-        stats = await _engine_stats(services)
-        if ready(stats):
-            return stats
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"the engine never got there: {stats}")
-
-
 def test_the_engine_view_is_the_engines_stats_with_blocks_counted_in_tokens() -> None:
     view = view_from_engine(_stats())
     assert (view.running, view.waiting) == (3, 2)
@@ -122,16 +98,18 @@ def test_busy_fraction_is_capped_at_one_and_never_negative() -> None:
 
 @run_async
 async def test_vllm_gauges_follow_the_engine_while_it_runs_and_after() -> None:
-    services, http = _engine_services()
+    services, http = engine_app(**ENGINE)
     async with http:
         requests = [
             asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
         ]
         # Every request admitted and decoding: the batch holds still for many steps.
-        before = await _until(services, lambda stats: stats.running == CONCURRENT and stats.waiting == 0)
+        before = await until_engine(
+            services, lambda stats: stats.running == CONCURRENT and stats.waiting == 0
+        )
         metrics = _values((await http.get("/metrics")).text)
         sglang = _values((await http.get("/sglang/metrics")).text)
-        after = await _engine_stats(services)
+        after = await engine_stats(services)
         assert after.running == before.running
         assert metrics["vllm:num_requests_running"] == before.running
         assert metrics["vllm:num_requests_waiting"] == 0
@@ -141,7 +119,7 @@ async def test_vllm_gauges_follow_the_engine_while_it_runs_and_after() -> None:
         assert all(response.status_code == 200 for response in responses)
         done_text = (await http.get("/metrics")).text
         done = _values(done_text)
-        stats = await _engine_stats(services)
+        stats = await engine_stats(services)
     # vLLM's cache configuration is the engine's.
     assert 'enable_prefix_caching="True"' in done_text
     assert f'num_gpu_blocks="{stats.kv_blocks_total}"' in done_text
@@ -154,13 +132,13 @@ async def test_vllm_gauges_follow_the_engine_while_it_runs_and_after() -> None:
 
 @run_async
 async def test_dcgm_utilisation_follows_the_engines_busy_time() -> None:
-    services, http = _engine_services(dcgm_initial_load=0.0, dcgm_window_sec=0.2)
+    services, http = engine_app(**{**ENGINE, "dcgm_initial_load": 0.0, "dcgm_window_sec": 0.2})
     async with http:
         idle = _gpu_util((await http.get("/dcgm1/metrics")).text)
         requests = [
             asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
         ]
-        await _until(services, lambda stats: stats.running == CONCURRENT)
+        await until_engine(services, lambda stats: stats.running == CONCURRENT)
         await asyncio.sleep(0.3)
         busy = _gpu_util((await http.get("/dcgm1/metrics")).text)
         await asyncio.gather(*requests)
@@ -176,7 +154,7 @@ async def test_dcgm_utilisation_follows_the_engines_busy_time() -> None:
 @run_async
 async def test_queue_prefill_and_inference_histograms_are_the_engines() -> None:
     """Two batch places for six requests: four wait, and vLLM's queue-time histogram shows it."""
-    services, http = _engine_services(max_num_seqs=2)
+    services, http = engine_app(**{**ENGINE, "max_num_seqs": 2})
     body = {**CHAT, "stream": False, "max_tokens": 30, "min_tokens": 30}
     streamed = {**CHAT, "stream": True, "max_tokens": 30, "min_tokens": 30}
     async with http:

@@ -1,5 +1,7 @@
 """What the engine reports about itself at one moment: the metrics' and telemetry's view."""
 
+from typing import Annotated
+
 import msgspec
 
 from mockcore.engine.scheduler import Engine
@@ -30,11 +32,38 @@ class EngineStats(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     peak_bandwidth: float
     prefix_caching: bool = True
     gpu_memory_utilization: float = 0.9
+    # The GPUs the model spans: weights, KV blocks, FLOP/s and bandwidth are split evenly over them.
+    tensor_parallel: Annotated[int, msgspec.Meta(ge=1)] = 1
 
     @property
     def kv_usage(self) -> float:
         """Fraction of the KV cache in use."""
         return self.kv_blocks_used / self.kv_blocks_total if self.kv_blocks_total else 0.0
+
+    @property
+    def weight_bytes_per_gpu(self) -> float:
+        """One GPU's shard of the weights."""
+        return self.weight_bytes / self.tensor_parallel
+
+    @property
+    def kv_block_bytes_per_gpu(self) -> float:
+        """One GPU's share of a KV block (the engine pools its GPUs' memory into one cache)."""
+        return self.kv_block_bytes / self.tensor_parallel
+
+    @property
+    def held_bytes_per_gpu(self) -> float:
+        """What the model holds on each GPU now: its weights and the KV blocks in use."""
+        return self.weight_bytes_per_gpu + self.kv_blocks_used * self.kv_block_bytes_per_gpu
+
+    @property
+    def compute_s(self) -> float:
+        """Seconds the FLOPs executed so far take at the GPUs' peak FLOP/s (its rate is their utilisation)."""
+        return self.flops / self.peak_flops if self.peak_flops > 0 else 0.0
+
+    @property
+    def bandwidth_s(self) -> float:
+        """Seconds the bytes moved so far take at the GPUs' peak bandwidth."""
+        return self.bytes_moved / self.peak_bandwidth if self.peak_bandwidth > 0 else 0.0
 
 
 def engine_stats(engine: Engine, pending: int = 0) -> EngineStats:
@@ -64,4 +93,5 @@ def engine_stats(engine: Engine, pending: int = 0) -> EngineStats:
         peak_bandwidth=config.peak_bandwidth,
         prefix_caching=config.prefix_caching,
         gpu_memory_utilization=config.gpu_memory_utilization,
+        tensor_parallel=config.tensor_parallel,
     )

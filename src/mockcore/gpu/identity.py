@@ -2,7 +2,8 @@
 
 Everything here is fixed for the life of a fleet and derived from the seed, the DCGM instance
 (1 or 2: the two endpoints are independent exporters) and the GPU index, so a seed reproduces
-the same UUIDs, bus ids and offsets in every run.
+the same UUIDs, bus ids and offsets in every run. A replica name (`--replica-name`, a pod name)
+is folded into the seed, so N replicas are N different nodes and one name is always the same.
 """
 
 import msgspec
@@ -51,6 +52,16 @@ class FleetIdentity(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     hostname: str
     driver_version: str
     gpus: tuple[GpuIdentity, ...]
+
+
+def replica_gpu_seed(seed: int, replica_name: str) -> int:
+    """The seed of a replica's GPUs: `seed` itself without a name, so outputs stay unchanged.
+
+    With a name, a 63-bit mix of the seed and the name: every replica is its own node.
+    """
+    if not replica_name:
+        return seed
+    return int(seeded_hex(seed, "replica", replica_name, digest_size=8), 16) >> 1
 
 
 def gpu_uuid(seed: int, instance: int, index: int) -> str:

@@ -20,10 +20,17 @@ With `--engine` the engine knows how busy the GPU is, so steps 1 and 2 give way 
 `busy_fraction`: the share of the last `--dcgm-window-sec` seconds the engine spent running
 steps (its cumulative busy time measured like the tokens, in whole microseconds), which is
 what DCGM_FI_DEV_GPU_UTIL means: the time a kernel was running. Step 3 is kept as it is.
+`engine_utilisation` measures, over the same window, the shares of peak FLOP/s and of peak
+bandwidth the engine's steps achieved (its FLOPs and bytes as seconds of work at peak, sampled
+like the busy time); when the traffic drives the GPUs (`follows_traffic`), those drive power
+and the tensor and DRAM activity (`mockcore.gpu.physics.engine_demand_ratio`).
 """
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
+
+from mockcore.gpu.physics import GpuWork
 
 REQUESTS_PER_E_FOLD = 16.0
 DEFAULT_MIN_THROUGHPUT = 100.0
@@ -33,6 +40,26 @@ MAX_WINDOW_SAMPLES = 64
 TokenSample = tuple[float, int]
 # Busy time is sampled as a count of whole microseconds, so it shares the token window's samples.
 US_PER_S = 1_000_000
+
+
+class EngineWork(NamedTuple):
+    """The engine's cumulative work: seconds busy, and seconds its FLOPs and its bytes take at peak."""
+
+    busy_s: float
+    compute_s: float
+    bandwidth_s: float
+
+
+class EngineUtilisation(NamedTuple):
+    """Shares of the window: time busy (GPU_UTIL), and the work achieved against the GPUs' peaks."""
+
+    busy: float
+    work: GpuWork
+
+
+# The windows' samples of busy, compute and bandwidth seconds, in that order.
+EngineSamples = tuple[tuple[TokenSample, ...], tuple[TokenSample, ...], tuple[TokenSample, ...]]
+NO_ENGINE_SAMPLES: EngineSamples = ((), (), ())
 
 
 def _non_negative(value: float) -> float:
@@ -83,6 +110,27 @@ def busy_fraction(
     return _unit_interval(rate_us_per_s / US_PER_S), kept
 
 
+def engine_utilisation(
+    samples: EngineSamples, now_s: float, work: EngineWork, window_s: float
+) -> tuple[EngineUtilisation, EngineSamples]:
+    """The engine's busy, compute and bandwidth shares of the last `window_s`, and the samples to keep.
+
+    Each is `busy_fraction` of its own cumulative seconds. A reading below the last one kept
+    (another worker stored a later reading than the stats this one read) counts as that one,
+    so a counter never runs backwards.
+    """
+    shares: list[float] = []
+    kept: list[tuple[TokenSample, ...]] = []
+    for series, total_s in zip(samples, work, strict=True):
+        latest_s = series[-1][1] / US_PER_S if series else 0.0
+        share, series_kept = busy_fraction(series, now_s, max(_non_negative(total_s), latest_s), window_s)
+        shares.append(share)
+        kept.append(series_kept)
+    busy, compute, bandwidth = shares
+    utilisation = EngineUtilisation(busy, GpuWork(compute_util=compute, bandwidth_util=bandwidth))
+    return utilisation, (kept[0], kept[1], kept[2])
+
+
 def throughput_load(tokens_per_s: float, peak_tokens_per_s: float, min_throughput: float) -> float:
     """The reference auto-load: throughput over max(highest seen, minimum), in [0, 1]."""
     scale = max(_non_negative(peak_tokens_per_s), min_throughput)
@@ -106,8 +154,14 @@ def load_from_traffic(
     return max(requests_load, throughput_load(tokens_per_s, peak_tokens_per_s, min_throughput))
 
 
+def follows_traffic(*, traffic_seen: bool, auto_load: bool = True) -> bool:
+    """Whether the GPUs run at the traffic's load (or the engine's work) rather than the initial load."""
+    return traffic_seen and auto_load
+
+
 def target_load(
     initial_load: float, traffic_load: float, *, traffic_seen: bool, auto_load: bool = True
 ) -> float:
     """The load to drive the physics with: the initial load until traffic (or always), then the traffic."""
-    return _unit_interval(traffic_load if traffic_seen and auto_load else initial_load)
+    follows = follows_traffic(traffic_seen=traffic_seen, auto_load=auto_load)
+    return _unit_interval(traffic_load if follows else initial_load)

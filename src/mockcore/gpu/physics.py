@@ -20,6 +20,12 @@ The model, per GPU:
   vLLM's default) plus a small load-dependent workspace, so FB_USED is high even at idle.
 - ENC/DEC utilisation, XID and the PCIe replay counter stay 0: an LLM server does not use the
   video engines and a healthy GPU reports no errors.
+
+With `--engine`, the engine's work replaces the generic load where it knows better (`GpuWork`,
+`held_bytes`): power is demanded per FLOP and per byte the steps achieve (`engine_demand_ratio`),
+PIPE_TENSOR_ACTIVE and DRAM_ACTIVE are the achieved shares of peak FLOP/s and bandwidth, and
+FB_USED is the weights and KV blocks in use plus a fixed runtime overhead (`engine_fb_used_mib`).
+The load (the engine's busy fraction) still sets utilisation, SM/GR activity and boost.
 """
 
 import math
@@ -27,7 +33,7 @@ import math
 import msgspec
 
 from mockcore.gpu.catalog import GpuSpec, gpu_spec
-from mockcore.gpu.identity import FleetIdentity, GpuIdentity, fleet_identity
+from mockcore.gpu.identity import FleetIdentity, GpuIdentity, fleet_identity, replica_gpu_seed
 from mockcore.gpu.noise import seeded_fraction, seeded_signed_unit
 
 # A GPU package with its heatsink heats and cools over tens of seconds: a step to full load
@@ -67,6 +73,22 @@ _MIN_UPTIME_S = 86400.0
 _MAX_UPTIME_S = 30 * 86400.0
 _MJ_PER_J = 1000.0
 _US_PER_S = 1e6
+_BYTES_PER_MIB = 1024.0 * 1024.0
+
+# With the engine, demand = serving idle + headroom x (energy per FLOP x FLOP/s + energy per byte
+# x bytes/s), expressed through two anchors (docs/gpu-telemetry.md cites the measurements):
+# - doing this share of the peak dense BF16 FLOP/s demands what full load demands (the limit and
+#   a little past it): tensor cores kept busy by large prefill GEMMs, at the engine's default MFU,
+#   run a Hopper GPU into its power cap;
+# - streaming the whole peak memory bandwidth with no arithmetic demands this share of the
+#   headroom: memory-bound decode leaves most of it unused (an H200 at 80 % of its bandwidth:
+#   120 W + 0.28 x 580 W = 282 W, where 137-300 W are measured).
+COMPUTE_UTIL_AT_FULL_DEMAND = 0.5
+BANDWIDTH_DEMAND_AT_PEAK = 0.35
+# What the serving process holds on each GPU besides the weights and KV blocks: the CUDA context
+# (about 0.5 GiB), the activation peak of a full token budget (about 1.2 GiB at 8192 tokens for
+# an 8B model) and the captured CUDA graphs (a few hundred MiB), as vLLM's start-up profile shows.
+RUNTIME_OVERHEAD_MIB = 2048
 
 
 class GpuState(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -89,6 +111,13 @@ class GpuState(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     gr_engine_active: float
     tensor_active: float
     dram_active: float
+
+
+class GpuWork(msgspec.Struct, frozen=True, kw_only=True):
+    """What the engine's steps achieved over the last window, as shares of the GPUs' peak rates."""
+
+    compute_util: float
+    bandwidth_util: float
 
 
 class FleetState(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
@@ -119,6 +148,38 @@ def _demand_w(spec: GpuSpec, gpu: GpuIdentity, load: float) -> float:
     """Power the work would draw without a limit."""
     headroom_w = spec.power_limit_w - spec.serving_idle_w
     return spec.serving_idle_w + headroom_w * FULL_LOAD_DEMAND_RATIO * load * gpu.power_scale
+
+
+def _unit_interval(value: float) -> float:
+    """Clamp to [0, 1], with NaN as 0."""
+    return 0.0 if math.isnan(value) else _clamp(value, 0.0, 1.0)
+
+
+def engine_demand_ratio(compute_util: float, bandwidth_util: float) -> float:
+    """The share of the idle-to-limit headroom the engine's work demands, in [0, FULL_LOAD_DEMAND_RATIO].
+
+    Dynamic power is energy per operation times operations per second, so the demand adds a
+    term linear in the FLOP/s and one linear in the bytes/s; it never asks more than full load
+    does, so the power limiter and the clock behave at the top as they do without the engine.
+    """
+    compute = FULL_LOAD_DEMAND_RATIO * _unit_interval(compute_util) / COMPUTE_UTIL_AT_FULL_DEMAND
+    bandwidth = BANDWIDTH_DEMAND_AT_PEAK * _unit_interval(bandwidth_util)
+    return min(FULL_LOAD_DEMAND_RATIO, compute + bandwidth)
+
+
+def _gpu_work(gpu: GpuIdentity, work: GpuWork) -> GpuWork:
+    """This GPU's share of the engine's work, skewed as its load is."""
+    return GpuWork(
+        compute_util=_gpu_load(gpu, _unit_interval(work.compute_util)),
+        bandwidth_util=_gpu_load(gpu, _unit_interval(work.bandwidth_util)),
+    )
+
+
+def _engine_demand_w(spec: GpuSpec, gpu: GpuIdentity, work: GpuWork) -> float:
+    """Power this GPU's share of the engine's work would draw without a limit."""
+    headroom_w = spec.power_limit_w - spec.serving_idle_w
+    ratio = engine_demand_ratio(work.compute_util, work.bandwidth_util)
+    return spec.serving_idle_w + headroom_w * ratio * gpu.power_scale
 
 
 def _steady_temp_c(spec: GpuSpec, gpu: GpuIdentity, power_w: float) -> float:
@@ -189,6 +250,17 @@ def _fb_used_mib(spec: GpuSpec, gpu: GpuIdentity, load: float) -> int:
     return min(usable_mib, round(held_mib + workspace_mib))
 
 
+def engine_fb_used_mib(spec: GpuSpec, held_bytes: float) -> int:
+    """FB_USED with the engine: what the model holds on the GPU plus the runtime overhead, capped as usual.
+
+    `held_bytes` is the GPU's shard of the weights and of the KV blocks in use (NaN and
+    negatives as nothing).
+    """
+    held_mib = 0.0 if math.isnan(held_bytes) else max(0.0, held_bytes) / _BYTES_PER_MIB
+    usable_mib = spec.memory_total_mib - spec.memory_reserved_mib
+    return min(usable_mib, round(held_mib + RUNTIME_OVERHEAD_MIB))
+
+
 def _next_gpu_state(
     spec: GpuSpec,
     identity: FleetIdentity,
@@ -198,12 +270,15 @@ def _next_gpu_state(
     step_s: float,
     fleet_load: float,
     noise_bucket: int,
+    work: GpuWork | None = None,
+    held_bytes: float | None = None,
 ) -> GpuState:
-    """One GPU after holding `fleet_load` for `step_s` seconds."""
+    """One GPU after holding `fleet_load` (and the engine's `work`, if given) for `step_s` seconds."""
     seed, instance = identity.seed, identity.instance
     load = _gpu_load(gpu, fleet_load)
 
-    demand_w = _demand_w(spec, gpu, load)
+    gpu_work = None if work is None else _gpu_work(gpu, work)
+    demand_w = _demand_w(spec, gpu, load) if gpu_work is None else _engine_demand_w(spec, gpu, gpu_work)
     capped = demand_w > spec.power_limit_w
     mean_power_w = min(demand_w, spec.power_limit_w)
     power_jitter = seeded_signed_unit(seed, "power-jitter", instance, gpu.index, noise_bucket)
@@ -214,8 +289,18 @@ def _next_gpu_state(
     thermal_s = _time_above_s(previous.gpu_temp_c, steady_c, spec.thermal_target_c, step_s)
 
     activity_jitter = seeded_signed_unit(seed, "activity-jitter", instance, gpu.index, noise_bucket)
-    activity = _clamp(load * (1.0 + ACTIVITY_JITTER_RATIO * activity_jitter), 0.0, 1.0)
-    dram_active = DRAM_ACTIVE_AT_FULL_LOAD * activity
+    jitter_scale = 1.0 + ACTIVITY_JITTER_RATIO * activity_jitter
+    activity = _clamp(load * jitter_scale, 0.0, 1.0)
+    if gpu_work is None:
+        tensor_active = TENSOR_ACTIVE_AT_FULL_LOAD * activity
+        dram_active = DRAM_ACTIVE_AT_FULL_LOAD * activity
+    else:
+        tensor_active = _clamp(gpu_work.compute_util * jitter_scale, 0.0, 1.0)
+        dram_active = _clamp(gpu_work.bandwidth_util * jitter_scale, 0.0, 1.0)
+    if held_bytes is None:
+        fb_used_mib = _fb_used_mib(spec, gpu, load)
+    else:
+        fb_used_mib = engine_fb_used_mib(spec, held_bytes)
 
     return GpuState(
         load=load,
@@ -228,12 +313,12 @@ def _next_gpu_state(
         energy_mj=previous.energy_mj + power_w * step_s * _MJ_PER_J,
         power_violation_us=previous.power_violation_us + (step_s * _US_PER_S if capped else 0.0),
         thermal_violation_us=previous.thermal_violation_us + thermal_s * _US_PER_S,
-        fb_used_mib=_fb_used_mib(spec, gpu, load),
+        fb_used_mib=fb_used_mib,
         pcie_replay_count=previous.pcie_replay_count,
         xid=0,
         sm_active=SM_ACTIVE_AT_FULL_LOAD * activity,
         gr_engine_active=GR_ENGINE_ACTIVE_AT_FULL_LOAD * activity,
-        tensor_active=TENSOR_ACTIVE_AT_FULL_LOAD * activity,
+        tensor_active=tensor_active,
         dram_active=dram_active,
     )
 
@@ -243,11 +328,20 @@ def _noise_bucket(sim_time_s: float) -> int:
     return math.floor(sim_time_s)
 
 
-def advance(fleet: FleetState, elapsed_s: float, load: float) -> FleetState:
+def advance(
+    fleet: FleetState,
+    elapsed_s: float,
+    load: float,
+    *,
+    work: GpuWork | None = None,
+    held_bytes: float | None = None,
+) -> FleetState:
     """The fleet after `elapsed_s` seconds at `load` (0 idle, 1 full); pure and deterministic.
 
     A negative or NaN step counts as zero, and a step longer than `MAX_STEP_S` as that long;
-    the load is clamped to [0, 1] with NaN as idle. Counters never decrease.
+    the load is clamped to [0, 1] with NaN as idle. Counters never decrease. With the engine,
+    `work` (what its steps achieved) drives power and the tensor and DRAM activity, and
+    `held_bytes` (each GPU's shard of the weights and KV blocks in use) the framebuffer.
     """
     step_s = _sanitised_step_s(elapsed_s)
     fleet_load = 0.0 if math.isnan(load) else _clamp(load, 0.0, 1.0)
@@ -260,7 +354,15 @@ def advance(fleet: FleetState, elapsed_s: float, load: float) -> FleetState:
         sim_time_s=sim_time_s,
         gpus=tuple(
             _next_gpu_state(
-                spec, identity, gpu, previous, step_s=step_s, fleet_load=fleet_load, noise_bucket=bucket
+                spec,
+                identity,
+                gpu,
+                previous,
+                step_s=step_s,
+                fleet_load=fleet_load,
+                noise_bucket=bucket,
+                work=work,
+                held_bytes=held_bytes,
             )
             for gpu, previous in zip(identity.gpus, fleet.gpus, strict=True)
         ),
@@ -303,15 +405,21 @@ def initial_fleet(
     hostname: str,
     seed: int,
     instance: int,
+    replica_name: str = "",
 ) -> FleetState:
     """The fleet of one DCGM instance at simulated time 0, settled at `initial_load`.
 
     `seed` is required: when `--dcgm-seed` is unset the caller draws one (once, shared by all
-    workers), so this function stays deterministic.
+    workers), so this function stays deterministic. A `replica_name` gives a replica its own
+    GPUs (ids, offsets and noise) for the same seed; without one the fleet is the seed's alone.
     """
     spec = gpu_spec(gpu_model)
     identity = fleet_identity(
-        model_id=spec.model_id, num_gpus=num_gpus, hostname=hostname, seed=seed, instance=instance
+        model_id=spec.model_id,
+        num_gpus=num_gpus,
+        hostname=hostname,
+        seed=replica_gpu_seed(seed, replica_name),
+        instance=instance,
     )
     load = _clamp(initial_load, 0.0, 1.0)
     settled = FleetState(
