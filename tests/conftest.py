@@ -8,6 +8,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from tests import process_ledger
 
+# `pytester` runs small test suites that use our pytest plugin (tests/plugin). It must be
+# enabled here: pytest accepts `pytest_plugins` only in the top-level conftest.
+pytest_plugins = ["pytester"]
+
 settings.register_profile(
     "dev",
     max_examples=60,
