@@ -13,6 +13,7 @@ is the longest stall. It also prints the requests per second the one process man
 
 import argparse
 import asyncio
+import gc
 import io
 import statistics
 import sys
@@ -198,6 +199,7 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
     app = create_app(Settings(fast=True))
     body = scenario.body()
     await _request(app, scenario, body)  # warm-up: imports, first encode
+    gc.freeze()  # as a server's worker does once its app is built (mockcli.worker)
     lateness: list[float] = []
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch(lateness, stop))

