@@ -10,6 +10,17 @@ from mockcore import Settings
 from mockcore.engine import EngineStats
 from mockhttp import Services, create_app, local_services
 
+# A load that holds the batch still for many steps: CONCURRENT streams of OUTPUT_TOKENS tokens each.
+CONCURRENT = 40
+OUTPUT_TOKENS = 200
+CHAT = {
+    "model": "m",
+    "messages": [{"role": "user", "content": "Tell me about continuous batching. " * 8}],
+    "max_tokens": OUTPUT_TOKENS,
+    "min_tokens": OUTPUT_TOKENS,
+    "stream": True,
+}
+
 
 def engine_app(**settings: Any) -> tuple[Services, httpx.AsyncClient]:
     """The app's services (its engine among them) and an httpx client that calls the app."""
@@ -35,3 +46,8 @@ async def until_engine(
         await asyncio.sleep(0.01)
         stats = await engine_stats(services)
     raise AssertionError(f"the engine never got there: {stats}")
+
+
+def start_streams(http: httpx.AsyncClient) -> list["asyncio.Task[httpx.Response]"]:
+    """CONCURRENT streamed chats of CHAT, sent at once (await them to end the load)."""
+    return [asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)]

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
-from tests.engine.in_process import engine_app, engine_stats, until_engine
+from tests.engine.in_process import CHAT, CONCURRENT, engine_app, engine_stats, start_streams, until_engine
 from tests.engine.running import run_async
 
 from mockcore.engine import EngineStats
@@ -16,15 +16,6 @@ from mockcore.gpu.load import busy_fraction
 from mockcore.metrics.engine_view import view_from_engine
 
 ENGINE = {"engine": "llama-3.1-8b", "dcgm_gpu_name": "h100-sxm", "ttft": 0, "itl": 0}
-CONCURRENT = 40
-OUTPUT_TOKENS = 200
-CHAT = {
-    "model": "m",
-    "messages": [{"role": "user", "content": "Tell me about continuous batching. " * 8}],
-    "max_tokens": OUTPUT_TOKENS,
-    "min_tokens": OUTPUT_TOKENS,
-    "stream": True,
-}
 
 
 def _stats(**overrides: float) -> EngineStats:
@@ -100,9 +91,7 @@ def test_busy_fraction_is_capped_at_one_and_never_negative() -> None:
 async def test_vllm_gauges_follow_the_engine_while_it_runs_and_after() -> None:
     services, http = engine_app(**ENGINE)
     async with http:
-        requests = [
-            asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
-        ]
+        requests = start_streams(http)
         # Every request admitted and decoding: the batch holds still for many steps.
         before = await until_engine(
             services, lambda stats: stats.running == CONCURRENT and stats.waiting == 0
@@ -135,9 +124,7 @@ async def test_dcgm_utilisation_follows_the_engines_busy_time() -> None:
     services, http = engine_app(**{**ENGINE, "dcgm_initial_load": 0.0, "dcgm_window_sec": 0.2})
     async with http:
         idle = _gpu_util((await http.get("/dcgm1/metrics")).text)
-        requests = [
-            asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
-        ]
+        requests = start_streams(http)
         await until_engine(services, lambda stats: stats.running == CONCURRENT)
         await asyncio.sleep(0.3)
         busy = _gpu_util((await http.get("/dcgm1/metrics")).text)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from tests.engine.in_process import engine_app, engine_stats, until_engine
+from tests.engine.in_process import CONCURRENT, engine_app, engine_stats, start_streams, until_engine
 from tests.engine.running import run_async
 
 from mockcore.engine import BUILTIN_PROFILES, EngineConfig, EngineStats
@@ -27,15 +27,6 @@ ENGINE = {
     "itl": 0,
     "dcgm_initial_load": 0.0,
     "dcgm_window_sec": 0.2,
-}
-CONCURRENT = 40
-OUTPUT_TOKENS = 200
-CHAT = {
-    "model": "m",
-    "messages": [{"role": "user", "content": "Tell me about continuous batching. " * 8}],
-    "max_tokens": OUTPUT_TOKENS,
-    "min_tokens": OUTPUT_TOKENS,
-    "stream": True,
 }
 
 
@@ -68,9 +59,7 @@ async def test_a_batch_raises_power_and_fb_used_by_the_engines_work_and_blocks_a
     async with http:
         idle = await _scrape(http)
         empty = await engine_stats(services)
-        requests = [
-            asyncio.create_task(http.post("/v1/chat/completions", json=CHAT)) for _ in range(CONCURRENT)
-        ]
+        requests = start_streams(http)
         await until_engine(services, lambda stats: stats.running == CONCURRENT)
         await asyncio.sleep(0.3)
         # The blocks in use change as the batch decodes: FB_USED lies between the readings around it.
