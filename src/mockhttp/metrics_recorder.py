@@ -38,6 +38,17 @@ _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their size
 _Adds = tuple[tuple[tuple[int, int], ...], tuple[tuple[int, float], ...]]
 
 
+class _AnswerTimes:
+    """One shape's non-streamed answers: each one's end, and its schedule's TTFT and ITL (ms)."""
+
+    __slots__ = ("ends", "itls", "ttfts")
+
+    def __init__(self) -> None:
+        self.ends: list[float] = []
+        self.ttfts: list[float] = []
+        self.itls: list[float] = []
+
+
 class RequestFacts(msgspec.Struct, frozen=True, gc=False):
     """What the metrics need of an answered request beyond its outcome: streaming, size.
 
@@ -220,16 +231,18 @@ class MetricsRecorder:
         """Add the queued non-streamed answers: what `answer_outcome` gives, without building it.
 
         A generation's answer observes its sizes once per shape (as `_fold_pending` does) and
-        three times: end to end, the schedule's TTFT (the same for every answer of a shape,
-        unless the answer came sooner), and the rest of the answer time. Those are counted per
-        shape from its answer times, sorted: a few bisections per bucket bound instead of
-        Python work per answer. Other answers (embeddings, ranking) join the queue of outcomes.
+        four times: end to end, TTFT (the schedule's, unless the answer came sooner), the rest
+        of the answer time, and the schedule's ITL once per further token. Those are counted
+        per shape from its answers' times, sorted: a few bisections per bucket bound instead
+        of Python work per answer. The schedule is one per shape with constant TTFT/ITL; with
+        the engine every answer has its own, so the times travel with each answer rather than
+        in the shape. Other answers (embeddings, ranking) join the queue of outcomes.
         Equal to folding `answer_outcome` of each: tests/metrics/test_recorder_fold.py.
         """
         answers = self._pending_answers
         self._pending_answers = []
-        # Per shape: its answer times, and one of its answers (plan, end, answered, 200 cell).
-        shapes: dict[tuple[object, ...], tuple[list[float], tuple[GenerationPlan, float, bool, int]]] = {}
+        # Per shape: its answers' (end, schedule's TTFT, schedule's ITL), and one of its answers.
+        shapes: dict[tuple[object, ...], tuple[_AnswerTimes, tuple[GenerationPlan, float, bool, int]]] = {}
         request_bytes = response_bytes = kv_tokens = folded = 0
         for plan, end_s, answered, facts, request_kv_tokens, sent_bytes in answers:
             if type(plan) is not GenerationPlan:
@@ -253,38 +266,61 @@ class MetricsRecorder:
                 usage.prompt_tokens,
                 usage.completion_tokens if answered else 0,
                 plan.max_tokens,
-                schedule.ttft_ms,
-                schedule.itl_ms,
                 finish,
                 facts.ok_cell,
             )
             shape = shapes.get(key)
             if shape is None:
-                shapes[key] = ([end_s], (plan, end_s, answered, facts.ok_cell))
+                times = _AnswerTimes()
+                shapes[key] = (times, (plan, end_s, answered, facts.ok_cell))
             else:
-                shape[0].append(end_s)
+                times = shape[0]
+            times.ends.append(end_s)
+            times.ttfts.append(schedule.ttft_ms)
+            times.itls.append(schedule.itl_ms)
         counts = self._counts
         counts[self._request_bytes_cell] += request_bytes
         counts[self._response_bytes_cell] += response_bytes
         gauges = self._gauges
         gauges[self._running_gauge] -= folded
         gauges[self._kv_gauge] -= kv_tokens
-        for ends, (plan, end_s, answered, ok_cell) in shapes.values():
+        for times, (plan, end_s, answered, ok_cell) in shapes.values():
+            # The sizes without the ITL (None: it is added below, per answer).
             example = answer_outcome(plan, end_s, answered=answered)
-            self._add_sized(example, ok_cell, len(ends))
+            example = msgspec.structs.replace(example, uniform_itl_s=None)
+            self._add_sized(example, ok_cell, len(times.ends))
+            if example.first_token_s is None:  # no token reached the client
+                self._add_sorted("e2e_s", sorted(times.ends))
+                continue
+            self._add_answer_times(times, example.completion_tokens - 1)
+
+    def _add_answer_times(self, times: "_AnswerTimes", further_tokens: int) -> None:
+        """One shape's answers that sent tokens: end to end, TTFT, the rest, the ITL."""
+        ends, ttfts_ms, itls_ms = times.ends, times.ttfts, times.itls
+        if min(ttfts_ms) == max(ttfts_ms):
+            # One schedule for all (constant TTFT): the split at the TTFT is one bisection.
             ends.sort()
             self._add_sorted("e2e_s", ends)
-            if example.first_token_s is None:  # no token reached the client
-                continue
-            ttft_s = plan.schedule.ttft_ms / 1000.0
+            ttft_s = ttfts_ms[0] / 1000.0
             early = bisect_left(ends, ttft_s)  # sent before the first token was due: TTFT = e2e
             self._add_sorted("ttft_s", ends[:early])
             self._add_repeated("ttft_s", ttft_s, len(ends) - early)
             self._add_repeated("decode_s", 0.0, early)
             self._add_sorted("decode_s", [answer_s - ttft_s for answer_s in ends[early:]])
+        else:
+            firsts = [min(ttft_ms / 1000.0, end_s) for ttft_ms, end_s in zip(ttfts_ms, ends, strict=True)]
+            decodes = [end_s - first_s for end_s, first_s in zip(ends, firsts, strict=True)]
+            self._add_sorted("e2e_s", sorted(ends))
+            self._add_sorted("ttft_s", sorted(firsts))
+            self._add_sorted("decode_s", sorted(decodes))
+        if further_tokens > 0:
+            if min(itls_ms) == max(itls_ms):
+                self._add_repeated("itl_s", itls_ms[0] / 1000.0, further_tokens * len(itls_ms))
+            else:
+                self._add_sorted("itl_s", sorted(itl_ms / 1000.0 for itl_ms in itls_ms), further_tokens)
 
-    def _add_sorted(self, quantity: str, values: list[float]) -> None:
-        """Observe each of `values` (ascending) once: a bisection per bucket, not per value."""
+    def _add_sorted(self, quantity: str, values: list[float], times: int = 1) -> None:
+        """Observe each of `values` (ascending) `times` times: a bisection per bucket, not per value."""
         if not values:
             return
         start, bounds, sum_cell = self._histogram_cells[quantity]
@@ -293,13 +329,13 @@ class MetricsRecorder:
         below = 0  # values in the buckets before this one
         for index, bound in enumerate(bounds):
             upto = bisect_right(values, bound, below)
-            counts[start + index] += upto - below
+            counts[start + index] += (upto - below) * times
             below = upto
             if below == total:
                 break
         else:
-            counts[start + len(bounds)] += total - below
-        self._sums[sum_cell] += sum(values)
+            counts[start + len(bounds)] += (total - below) * times
+        self._sums[sum_cell] += sum(values) * times
 
     def _add_repeated(self, quantity: str, value: float, times: int) -> None:
         """Observe `value` `times` times."""

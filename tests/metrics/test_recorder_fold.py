@@ -4,16 +4,19 @@ Whatever the mix of requests, the published cells must be exactly what adding ea
 observations one by one gives: the grouping by shape is a shortcut, never a different answer.
 """
 
+import asyncio
 import bisect
 import math
+from collections.abc import Callable
 
+import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcore import Settings, predict
 from mockcore.metrics import LAYOUT, RequestOutcome, observations
 from mockcore.metrics.outcome import answer_outcome
-from mockcore.plan import ResponsePlan
+from mockcore.plan import GenerationPlan, ResponsePlan, Schedule
 from mockhttp.local_state import LocalMetricsStore
 from mockhttp.metrics_recorder import RequestFacts
 
@@ -45,6 +48,19 @@ def make(shape: tuple[int, int, int | None, str, float | None], first: float, ex
         end_s=first + extra,
         uniform_itl_s=itl,
     )
+
+
+def recorded_in_a_loop(record: Callable[[], None]) -> None:
+    """Run `record` inside a running event loop, as the server does.
+
+    Outside one the recorder publishes at every update, so each request would be folded
+    alone; inside one it waits for its timer, and the whole batch is folded at the scrape.
+    """
+
+    async def recording() -> None:
+        record()
+
+    asyncio.run(recording())
 
 
 def expect_cells(store: LocalMetricsStore, folded: list[tuple[RequestOutcome, int]]) -> None:
@@ -80,12 +96,16 @@ def test_folded_cells_equal_adding_every_request_alone(requests: list[tuple]) ->
     store = LocalMetricsStore()
     recorder = store.recorder
     folded = []
-    for index, (shape, first, extra, stream) in enumerate(requests):
-        outcome = make(shape, first, extra)
-        facts = RequestFacts(stream, 100 + index, LAYOUT.request_cell("chat", stream, 200))
-        recorder.request_started(outcome.prompt_tokens + outcome.completion_tokens, stream=stream)
-        recorder.request_finished(outcome, outcome.prompt_tokens + outcome.completion_tokens, facts, 10)
-        folded.append((outcome, 100 + index))
+
+    def record() -> None:
+        for index, (shape, first, extra, stream) in enumerate(requests):
+            outcome = make(shape, first, extra)
+            facts = RequestFacts(stream, 100 + index, LAYOUT.request_cell("chat", stream, 200))
+            recorder.request_started(outcome.prompt_tokens + outcome.completion_tokens, stream=stream)
+            recorder.request_finished(outcome, outcome.prompt_tokens + outcome.completion_tokens, facts, 10)
+            folded.append((outcome, 100 + index))
+
+    recorded_in_a_loop(record)
     expect_cells(store, folded)
 
 
@@ -106,26 +126,48 @@ ANSWER_PLANS: list[ResponsePlan] = [
     predict("embeddings", {"model": "m", "input": "a lighthouse"}, _SLOW).plan,
     predict("ranking", {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}]}, _SLOW).plan,
 ]
+# With the engine each answer carries its own schedule (`mockcore.engine.served_plan`): a TTFT
+# and mean ITL of its own, so answers alike in size differ in their times.
+engine_schedules = st.one_of(
+    st.none(),
+    st.tuples(st.floats(0, 2000.0), st.floats(0, 50.0)),
+    st.sampled_from([(300.0, 20.0), (0.0, 0.0)]),  # as a constant schedule's, mixed in
+)
 answers = st.tuples(
     st.sampled_from(range(len(ANSWER_PLANS))),
     st.one_of(st.floats(0, 2.0), st.sampled_from([0.0, 0.3, 0.299999])),  # around the TTFT too
     st.booleans(),
+    engine_schedules,
 )
 
 
+def as_served(plan: ResponsePlan, schedule: tuple[float, float] | None) -> ResponsePlan:
+    """`plan` with the engine's schedule for it, if it has one (generations only)."""
+    if schedule is None or not isinstance(plan, GenerationPlan):
+        return plan
+    ttft_ms, itl_ms = schedule
+    return msgspec.structs.replace(plan, schedule=Schedule(ttft_ms=ttft_ms, itl_ms=itl_ms))
+
+
 @given(st.lists(answers, max_size=150))
-@settings(max_examples=60, deadline=None)
-def test_folded_answers_equal_each_answer_outcome_alone(requests: list[tuple[int, float, bool]]) -> None:
+@settings(max_examples=80, deadline=None)
+def test_folded_answers_equal_each_answer_outcome_alone(
+    requests: list[tuple[int, float, bool, tuple[float, float] | None]],
+) -> None:
     store = LocalMetricsStore()
     recorder = store.recorder
     folded = []
-    for index, (plan_index, end_s, answered) in enumerate(requests):
-        plan = ANSWER_PLANS[plan_index]
-        kv_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens
-        facts = RequestFacts(False, 100 + index, LAYOUT.request_cell("chat", False, 200))
-        recorder.request_started(kv_tokens, stream=False)
-        recorder.answer_finished(plan, end_s, answered, kv_tokens, facts, 10)
-        folded.append((answer_outcome(plan, end_s, answered=answered), 100 + index))
+
+    def record() -> None:
+        for index, (plan_index, end_s, answered, schedule) in enumerate(requests):
+            plan = as_served(ANSWER_PLANS[plan_index], schedule)
+            kv_tokens = plan.usage.prompt_tokens + plan.usage.completion_tokens
+            facts = RequestFacts(False, 100 + index, LAYOUT.request_cell("chat", False, 200))
+            recorder.request_started(kv_tokens, stream=False)
+            recorder.answer_finished(plan, end_s, answered, kv_tokens, facts, 10)
+            folded.append((answer_outcome(plan, end_s, answered=answered), 100 + index))
+
+    recorded_in_a_loop(record)
     expect_cells(store, folded)
 
 

@@ -10,6 +10,12 @@ its known tokens, so prefill and decode are one rule: compute what is known, the
 
 Nothing here reads a clock: `step(now)` runs the step that starts at `now` and returns when
 it ends. The same `Engine` serves an offline replay and the live server.
+
+Non-streamed decoders are not visited one by one: they advance as a whole
+(`mockcore.engine.steady`), so a step costs what happens in it (admissions, prefills, streams'
+tokens, blocks and last tokens due), not the batch. A step whose outcome depends on where they
+sit in the running order takes them back and runs the per-sequence path; both give the same
+steps, byte for byte.
 """
 
 import math
@@ -20,76 +26,11 @@ import msgspec
 from mockcore.engine.config import EngineConfig
 from mockcore.engine.kv_cache import BlockPool
 from mockcore.engine.roofline import Roofline
+from mockcore.engine.sequence import NOT_STEADY, Sequence, running_order
+from mockcore.engine.steady import SteadyDecoders
 
-
-class Sequence:
-    """One request inside the engine (mutable: the engine advances it every step)."""
-
-    __slots__ = (
-        "admitted_s",
-        "arrival_s",
-        "block_hashes",
-        "blocks",
-        "cached_tokens",
-        "computed",
-        "every_token",
-        "first_token_s",
-        "generated",
-        "hashed",
-        "output_tokens",
-        "preemptions",
-        "prompt_tokens",
-        "request_id",
-        "tag",
-        "token_times",
-    )
-
-    def __init__(
-        self,
-        request_id: int,
-        arrival_s: float,
-        prompt_tokens: int,
-        output_tokens: int,
-        block_hashes: tuple[int, ...] = (),
-        *,
-        keep_token_times: bool = True,
-    ) -> None:
-        self.request_id = request_id
-        self.arrival_s = arrival_s
-        self.prompt_tokens = prompt_tokens
-        self.output_tokens = max(1, output_tokens)
-        self.block_hashes = block_hashes
-        # Tokens whose KV is computed, tokens sampled, blocks held (the first `hashed` of them
-        # are the prefix blocks `block_hashes[:hashed]`).
-        self.computed = 0
-        self.generated = 0
-        self.blocks = 0
-        self.hashed = 0
-        self.cached_tokens: int | None = None
-        self.preemptions = 0
-        self.admitted_s: float | None = None
-        self.first_token_s: float | None = None
-        self.token_times: list[float] | None = [] if keep_token_times else None
-        # Whatever the driver attaches to find its request again (the live server's ticket).
-        self.tag: object = None
-        # Whether `StepResult.sampled` lists every token of this sequence (a stream), or only
-        # its first and its last.
-        self.every_token = True
-
-    @property
-    def known(self) -> int:
-        """Tokens whose KV the next sample needs: the prompt and every token sampled."""
-        return self.prompt_tokens + self.generated
-
-    @property
-    def queue_s(self) -> float:
-        """Seconds from arrival to admission into the batch (0 before admission)."""
-        return 0.0 if self.admitted_s is None else self.admitted_s - self.arrival_s
-
-    @property
-    def finished(self) -> bool:
-        """Whether every output token is sampled."""
-        return self.generated >= self.output_tokens
+# `Sequence` lives in its own module now; it is still this one's to export.
+__all__ = ["Engine", "EngineCounters", "Rejection", "Sequence", "StepRecord", "StepResult"]
 
 
 class StepRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
@@ -161,22 +102,44 @@ class StepResult:
 
 
 class Engine:
-    """The engine's state; advanced one step at a time by whoever drives it."""
+    """The engine's state; advanced one step at a time by whoever drives it.
 
-    def __init__(self, config: EngineConfig) -> None:
+    The running sequences are split in two: those the engine visits every step (`_visited`,
+    in running order) and the steady decoders it advances as a whole (`_steady`). Together,
+    ordered by the rank each got when it joined the batch, they are the running order.
+    `steady_decoders=False` visits every sequence every step: the reference the tests hold
+    the shortcut to, step for step.
+    """
+
+    def __init__(self, config: EngineConfig, *, steady_decoders: bool = True) -> None:
         config.check_fits()
         self.config = config
         self.pool = BlockPool(config.kv_capacity_blocks, prefix_caching=config.prefix_caching)
         self.waiting: deque[Sequence] = deque()
-        self.running: list[Sequence] = []
         self.counters = EngineCounters()
         self._roofline = Roofline(config)
         self._by_id: dict[int, Sequence] = {}
+        self._visited: list[Sequence] = []
+        self._steady = SteadyDecoders(config.block_size)
+        self._steady_enabled = steady_decoders
+        self._next_rank = 0
+
+    @property
+    def running(self) -> list[Sequence]:
+        """The running sequences in admission order, their counts up to date (a new list)."""
+        steady = self._steady
+        if not steady.count:
+            return list(self._visited)
+        steady.sync()
+        return sorted([*self._visited, *steady.members], key=running_order)
 
     @property
     def busy(self) -> bool:
         """Whether a step would have work."""
-        return bool(self.running or self.waiting)
+        return bool(self._visited or self._steady.members or self.waiting)
+
+    def _running_count(self) -> int:
+        return len(self._visited) + len(self._steady.members)
 
     def admission(self, sequence: Sequence, queued_elsewhere: int = 0) -> Rejection | None:
         """Why `sequence` cannot be queued now (None: it can).
@@ -197,7 +160,7 @@ class Engine:
         limit = config.max_waiting_requests
         # Arrivals the next step will take into the batch do not wait: only those beyond the
         # batch's free places count against the queue.
-        free_places = max(0, self._seq_limit() - len(self.running))
+        free_places = max(0, self._seq_limit() - self._running_count())
         if limit is not None and len(self.waiting) + queued_elsewhere - free_places >= limit:
             self.counters.rejected += 1
             return Rejection(
@@ -223,8 +186,11 @@ class Engine:
         sequence = self._by_id.pop(request_id, None)
         if sequence is None:
             return False
-        if sequence in self.running:
-            self.running.remove(sequence)
+        if sequence._steady_since != NOT_STEADY:
+            self._steady.release(sequence)
+            self._free(sequence)
+        elif sequence in self._visited:
+            self._visited.remove(sequence)
             self._free(sequence)
         else:
             self.waiting.remove(sequence)
@@ -249,7 +215,7 @@ class Engine:
         limit = config.max_num_seqs
         if not config.goodput_collapse:
             return limit
-        overload = (len(self.running) + len(self.waiting)) / limit - config.goodput_collapse_threshold
+        overload = (self._running_count() + len(self.waiting)) / limit - config.goodput_collapse_threshold
         if overload <= 0:
             return limit
         shrink = min(1.0 - config.goodput_collapse_floor, overload * config.goodput_collapse_slope)
@@ -269,15 +235,71 @@ class Engine:
         cap = self.config.max_prefill_seqs_per_step
         return cap is not None and batch.prefills >= cap
 
+    def _steady_fits(self, budget: int) -> bool:
+        """Whether this step schedules every steady decoder, as the running order would.
+
+        It does when the token budget and the free KV blocks cover them and every visited
+        sequence ranked before any of them: then nothing runs out before the last of them is
+        scheduled, so where each sits in the order changes nothing. (A visited sequence ranked
+        after all of them is scheduled after them in any case, and its preemptions only take
+        sequences newer than itself.)
+        """
+        steady = self._steady
+        budget -= steady.count
+        blocks = self.pool.available - steady.blocks_due()
+        if budget < 0 or blocks < 0:
+            return False
+        config = self.config
+        block_size = config.block_size
+        chunk_cap = config.prefill_chunk_tokens
+        prefill_cap = config.max_prefill_seqs_per_step
+        prefills = 0
+        last_rank = steady.max_rank
+        for sequence in self._visited:
+            if sequence._rank > last_rank:
+                break
+            chunk = sequence.prompt_tokens + sequence.generated - sequence.computed
+            if chunk > 1:
+                if prefill_cap is not None and prefills >= prefill_cap:
+                    continue
+                prefills += 1
+                if chunk_cap is not None:
+                    chunk = min(chunk, chunk_cap)
+            budget -= chunk
+            blocks -= max(0, -(-(sequence.computed + chunk) // block_size) - sequence.blocks)
+            if budget < 0 or blocks < 0:
+                return False
+        return True
+
+    def _schedule_steady(self, batch: "_Batch") -> None:
+        """Every steady decoder computes one token on its context; those at a block's end get one."""
+        steady = self._steady
+        count = steady.count
+        context = steady.context()
+        # Added first rather than in running order, `attended` is still the same float: every
+        # term is an integer or a half far below 2**53, so each partial sum is exact.
+        grown = steady.grow()
+        if grown:
+            self.pool.allocate(grown)
+        batch.steady = count
+        batch.budget -= count
+        batch.tokens += count
+        batch.attended += context + count
+        batch.context_read += context
+
+    def _visit_all(self) -> None:
+        """Take the steady decoders back, for a step whose outcome depends on the running order."""
+        self._visited = sorted([*self._visited, *self._steady.release_all()], key=running_order)
+
     def _schedule_running(self, batch: "_Batch") -> None:
-        """Running sequences first, in admission order; out of blocks, the newest is preempted.
+        """Visited running sequences first, in admission order; out of blocks, the newest is preempted.
 
         Decoding sequences (one token, a new block every `block_size` tokens) take an inlined
-        path with the batch's totals in local variables: they are nearly every sequence of
+        path with the batch's totals in local variables: streams are nearly every sequence of
         nearly every step, and this loop is most of what the live engine costs the server.
         """
         pool = self.pool
-        running = self.running
+        running = self._visited
         block_size = self.config.block_size
         append = batch.items.append
         budget, tokens = batch.budget, batch.tokens
@@ -309,7 +331,7 @@ class Engine:
     def _schedule_one_running(self, batch: "_Batch", sequence: Sequence) -> bool:
         """A prefilling sequence, or one that needs a block the pool lacks; False: stop scheduling."""
         pool = self.pool
-        running = self.running
+        running = self._visited
         prefilling = sequence.known - sequence.computed > 1
         if prefilling and self._prefill_capped(batch):
             return True
@@ -339,9 +361,9 @@ class Engine:
     def _admit_waiting(self, batch: "_Batch", now: float) -> None:
         """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow."""
         pool = self.pool
-        running = self.running
+        running = self._visited
         waiting = self.waiting
-        limit = self._seq_limit()
+        limit = self._seq_limit() - self._steady.count
         while waiting and batch.budget > 0 and len(running) < limit and not self._prefill_capped(batch):
             sequence = waiting[0]
             if sequence.block_hashes and sequence.computed == 0:
@@ -360,16 +382,23 @@ class Engine:
                 self.counters.prefix_hit_tokens += sequence.computed
             if sequence.admitted_s is None:
                 sequence.admitted_s = now
+            sequence._rank = self._next_rank
+            self._next_rank += 1
             running.append(sequence)
             batch.add(sequence, chunk, prefilling=sequence.known - sequence.computed > 1)
 
     def step(self, now: float) -> StepResult:
         """Run the step that starts at `now`; call only while `busy`."""
         batch = _Batch(self.config.max_num_batched_tokens)
+        if self._steady.count:
+            if self._steady_fits(batch.budget):
+                self._schedule_steady(batch)
+            else:
+                self._visit_all()
         self._schedule_running(batch)
         if not batch.preempted:
             self._admit_waiting(batch, now)
-        if not batch.items:
+        if not batch.items and not batch.steady:
             raise AssertionError("a busy engine scheduled nothing")
         cost = self._roofline.cost(batch.tokens, batch.attended, batch.context_read)
         end = now + cost.duration_s
@@ -387,7 +416,7 @@ class Engine:
         record = StepRecord(
             start_s=now,
             end_s=end,
-            batch=len(batch.items),
+            batch=len(batch.items) + batch.steady,
             prefill_tokens=prefill_tokens,
             decode_tokens=decode_tokens,
             waiting=len(self.waiting),
@@ -402,13 +431,20 @@ class Engine:
     def _advance(
         self, items: list[tuple[Sequence, int]], end: float
     ) -> tuple[list[Sequence], list[Sequence]]:
-        """Apply the step's work: KV computed, prefix blocks registered, tokens sampled at `end`."""
+        """Apply the step's work: KV computed, prefix blocks registered, tokens sampled at `end`.
+
+        The visited sequences' work is in `items`; every steady decoder sampled a token too,
+        seen only by those that finish. A sequence that sampled, goes on, and that nobody
+        watches token by token becomes a steady decoder.
+        """
         sampled: list[Sequence] = []
         finished: list[Sequence] = []
+        steadied: list[Sequence] = []
         sample = sampled.append
         block_size = self.config.block_size
         pool = self.pool
         prefix_caching = pool.prefix_caching
+        steady_enabled = self._steady_enabled
         for sequence, chunk in items:
             computed = sequence.computed + chunk
             sequence.computed = computed
@@ -432,18 +468,44 @@ class Engine:
             if generated >= sequence.output_tokens:
                 finished.append(sequence)
                 sample(sequence)
-            elif generated == 1 or sequence.every_token:
+            elif sequence.every_token:
                 sample(sequence)
-        if finished:
-            self.running = [sequence for sequence in self.running if not sequence.finished]
-            for sequence in finished:
-                self._free(sequence)
-                del self._by_id[sequence.request_id]
+            else:
+                if generated == 1:
+                    sample(sequence)
+                if (
+                    steady_enabled
+                    and times is None
+                    and (not prefix_caching or sequence.hashed >= len(sequence.block_hashes))
+                ):
+                    steadied.append(sequence)
+        return self._settle(sampled, finished, steadied)
+
+    def _settle(
+        self, sampled: list[Sequence], finished: list[Sequence], steadied: list[Sequence]
+    ) -> tuple[list[Sequence], list[Sequence]]:
+        """End the step: steady decoders advance (some finish), new ones join, the finished leave.
+
+        What sampled and what finished come back in running order, as the exact path lists them.
+        """
+        steady = self._steady
+        done = steady.advance()
+        if steadied:
+            steady.enter(steadied)
+        if finished or steadied:
+            gone = {*finished, *steadied}
+            self._visited = [sequence for sequence in self._visited if sequence not in gone]
+        if done:
+            sampled = sorted(sampled + done, key=running_order)
+            finished = sorted(finished + done, key=running_order)
+        for sequence in finished:
+            self._free(sequence)
+            del self._by_id[sequence.request_id]
         return sampled, finished
 
 
 class _Batch:
-    """The step being built: (sequence, tokens) pairs and what is left of the token budget."""
+    """The step being built: (sequence, tokens) pairs, steady decoders, what is left of the token budget."""
 
     __slots__ = (
         "attended",
@@ -453,6 +515,7 @@ class _Batch:
         "preempted",
         "prefill_tokens",
         "prefills",
+        "steady",
         "tokens",
     )
 
@@ -463,6 +526,8 @@ class _Batch:
         self.prefill_tokens = 0
         self.tokens = 0
         self.preempted = 0
+        # Steady decoders in the step (one token each; not in `items`).
+        self.steady = 0
         # For the roofline: the context each computed token attends to, summed, and the
         # cached context every sequence reads once.
         self.attended = 0.0
