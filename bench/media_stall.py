@@ -7,18 +7,24 @@ latency hides the work), `--concurrency` requests at a time, while a watchdog ta
 loop for a 1 ms sleep over and over and records how late each one wakes: the longest lateness
 is the longest stall. It also prints the requests per second the one process managed.
 
+The first row is the same watchdog on an idle loop (the app built, no requests) for
+`--idle-seconds`: the machine's own floor. On a shared virtual machine an idle loop stalls
+too (the vCPU is not always there), so a scenario's maximum says little unless it stands
+clear of that row; its p99 is the figure to compare.
+
     python -m bench.media_stall                      # every scenario, 64 requests each, c=8
     python -m bench.media_stall --requests 200 --scenario image-1024
 """
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import io
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -195,6 +201,28 @@ async def _watch(lateness: list[float], stop: asyncio.Event) -> None:
         lateness.append(time.perf_counter() - started - WATCH_INTERVAL_S)
 
 
+@contextlib.contextmanager
+def _timed_callbacks(durations: list[float]) -> Iterator[None]:
+    """Time every callback the loop runs (a task's step is one): how long each held the loop.
+
+    The watchdog's lateness also counts callbacks that were merely ready at the same time
+    (a loop near saturation runs many short ones back to back); the longest single callback
+    is what blocked the loop, waits for the GIL inside it included.
+    """
+    original = asyncio.events.Handle._run  # the one place every callback passes
+
+    def timed(handle: asyncio.events.Handle) -> None:
+        started = time.perf_counter()
+        original(handle)
+        durations.append(time.perf_counter() - started)
+
+    asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        asyncio.events.Handle._run = original  # type: ignore[method-assign]
+
+
 async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, float]:
     app = create_app(Settings(fast=True))
     body = scenario.body()
@@ -212,20 +240,56 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
             status = await _request(app, scenario, sent)
             statuses.append(status)
 
+    callbacks: list[float] = []
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
+    with _timed_callbacks(callbacks):
+        await asyncio.gather(*(client() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     stop.set()
     await watcher
-    lateness.sort()
     return {
         "requests": len(statuses),
         "ok": sum(status == 200 for status in statuses),
         "req_per_s": len(statuses) / elapsed,
+        **_stall_figures(lateness),
+        "callback_max_ms": max(callbacks) * 1000,
+    }
+
+
+async def idle(seconds: float) -> dict[str, float]:
+    """The watchdog's figures over `seconds` with the app built and nothing to serve."""
+    create_app(Settings(fast=True))
+    gc.freeze()
+    lateness: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(_watch(lateness, stop))
+    callbacks: list[float] = []
+    with _timed_callbacks(callbacks):
+        await asyncio.sleep(seconds)
+    stop.set()
+    await watcher
+    return {**_stall_figures(lateness), "callback_max_ms": max(callbacks) * 1000}
+
+
+def _stall_figures(lateness: list[float]) -> dict[str, float]:
+    lateness.sort()
+    return {
         "stall_max_ms": lateness[-1] * 1000,
         "stall_p99_ms": lateness[int(len(lateness) * 0.99)] * 1000,
         "stall_median_ms": statistics.median(lateness) * 1000,
     }
+
+
+def _stall_columns(figures: dict[str, float]) -> str:
+    return " ".join(
+        f"{figures[name]:>{width}.2f}"
+        for name, width in (
+            ("stall_max_ms", 10),
+            ("stall_p99_ms", 7),
+            ("stall_median_ms", 7),
+            ("callback_max_ms", 13),
+        )
+    )
 
 
 def main() -> None:
@@ -233,19 +297,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS])
+    parser.add_argument("--idle-seconds", type=float, default=5.0, help="the idle loop's row first (0: none)")
     options = parser.parse_args()
     chosen = [s for s in SCENARIOS if not options.scenario or s.name in options.scenario]
     print(
-        f"{'scenario':<20} {'ok/requests':>12} {'req/s':>8} {'stall max':>10} {'p99':>7} {'median':>7}  (ms)"
+        f"{'scenario':<20} {'ok/requests':>12} {'req/s':>8} {'stall max':>10} {'p99':>7} {'median':>7}"
+        f" {'callback max':>13}  (ms)"
     )
+    if options.idle_seconds > 0:
+        figures = asyncio.run(idle(options.idle_seconds))
+        print(f"{'idle (no requests)':<20} {'-':>12} {'-':>8} {_stall_columns(figures)}")
     for scenario in chosen:
         figures = asyncio.run(run(scenario, options.requests, options.concurrency))
         served = f"{figures['ok']:.0f}/{figures['requests']:.0f}"
-        stalls = " ".join(
-            f"{figures[name]:>{width}.2f}"
-            for name, width in (("stall_max_ms", 10), ("stall_p99_ms", 7), ("stall_median_ms", 7))
-        )
-        print(f"{scenario.name:<20} {served:>12} {figures['req_per_s']:>8.1f} {stalls}")
+        print(f"{scenario.name:<20} {served:>12} {figures['req_per_s']:>8.1f} {_stall_columns(figures)}")
     sys.stdout.flush()
 
 

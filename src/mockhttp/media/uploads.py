@@ -4,8 +4,10 @@ The body limit is the route handler's (`request_max_body_size`, `--media-max-upl
 Litestar answers 413 above it while the body arrives. The body is then parsed with
 `multipart` (the parser Litestar itself uses) straight into bytes, which takes about 0.3 ms
 per megabyte (its scans are `bytes.find`): on the event loop up to `INLINE_PARSE_BYTES`, as a
-media job in a thread above (handing a small parse to a thread cost more: starting a worker
-thread waits for the GIL behind the media threads). Litestar's own `request.form()` spools
+media job on the media threads above. A megabyte parsed on the loop was most of what a
+transcription cost it, and with eight requests ready at once the loop ran eight of them back
+to back (bench.media_stall: the longest stall 16-19 ms at 450 transcriptions a second, 9-12 ms
+with the parse on the media threads). Litestar's own `request.form()` spools
 every file through an `UploadFile` with an await per chunk. A body that is not a multipart
 form, or a form that does not parse, is a 400.
 """
@@ -20,7 +22,7 @@ from mockcore.errors import RequestError
 from mockhttp.media.offload import run_media_job
 
 MAX_PARTS = 64  # a form part count no media request comes near
-INLINE_PARSE_BYTES = 4 * 1024 * 1024  # parsed on the event loop up to this: about 1 ms
+INLINE_PARSE_BYTES = 256 * 1024  # parsed on the event loop up to this: under 0.1 ms
 
 
 class UploadedFile(msgspec.Struct, frozen=True):
