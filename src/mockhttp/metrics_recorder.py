@@ -32,6 +32,7 @@ from mockcore.metrics.outcome import answer_outcome, finish_of
 from mockcore.plan import GenerationPlan, ResponsePlan
 
 PUBLISH_INTERVAL_S = 0.05
+_ENGINE_TIME_QUANTITIES = ("engine_queue_s", "engine_prefill_s", "engine_inference_s")
 _KNOWN_SHAPES = 4096  # requests of one benchmark are mostly alike in their sizes
 
 # What a request of a known shape adds: (counter cell, increment) and (sum cell, increment).
@@ -83,6 +84,7 @@ class MetricsRecorder:
         "_open_streams_gauge",
         "_pending",
         "_pending_answers",
+        "_pending_engine_times",
         "_prompt_tokens_cell",
         "_publish_pending",
         "_request_bytes_cell",
@@ -125,6 +127,7 @@ class MetricsRecorder:
         self._sized_adds: dict[tuple[object, ...], _Adds] = {}
         self._pending: list[tuple[RequestOutcome, RequestFacts, int, int]] = []
         self._pending_answers: list[tuple[ResponsePlan, float, bool, RequestFacts, int, int]] = []
+        self._pending_engine_times: list[tuple[float, float, float]] = []
         self.publish()
 
     def publish(self) -> None:
@@ -134,6 +137,8 @@ class MetricsRecorder:
             self._fold_answers()
         if self._pending:
             self._fold_pending()
+        if self._pending_engine_times:
+            self._fold_engine_times()
         self._block_counts[:] = array("Q", self._counts)
         self._block_sums[:] = array("d", self._sums)
         self._block_gauges[:] = array("q", self._gauges)
@@ -203,12 +208,21 @@ class MetricsRecorder:
             self._changed()
 
     def engine_times(self, queue_s: float, prefill_s: float, inference_s: float) -> None:
-        """What the engine measured of one generation: waiting, admitted to first and to last token."""
-        self._add_repeated("engine_queue_s", queue_s, 1)
-        self._add_repeated("engine_prefill_s", prefill_s, 1)
-        self._add_repeated("engine_inference_s", inference_s, 1)
+        """What the engine measured of one generation: waiting, admitted to first and to last token.
+
+        Queued like a finished request; the fold sorts each quantity's values once.
+        """
+        self._pending_engine_times.append((queue_s, prefill_s, inference_s))
         if not self._publish_pending:
             self._changed()
+
+    def _fold_engine_times(self) -> None:
+        """Add the queued engine times: each quantity's values sorted, a bisection per bucket bound."""
+        queued = self._pending_engine_times
+        self._pending_engine_times = []
+        columns = zip(*queued, strict=True)  # the queue times, the prefill times, the inference times
+        for quantity, values in zip(_ENGINE_TIME_QUANTITIES, columns, strict=True):
+            self._add_sorted(quantity, sorted(values))
 
     def answer_finished(  # noqa: PLR0917 - what a non-streamed answer leaves behind
         self,

@@ -199,3 +199,8 @@ def test_a_cancelled_steady_decoder_gives_back_its_blocks() -> None:
     assert engine.cancel(1)
     assert (engine.pool.used, engine.busy, engine.running) == (0, False, [])
     assert (sequence.computed, sequence.generated) == (39, 10)
+
+
+def test_the_stats_count_steady_decoders_as_running() -> None:
+    engine, _, _ = _one_decoder(20, 5)
+    assert engine_stats(engine).running == engine.running_count == len(engine.running) == 1

@@ -185,3 +185,26 @@ def test_a_running_request_shows_in_the_gauges_until_its_end_is_published() -> N
     recorder.request_finished(make(SHAPES[0], 0.01, 0.1), 50, facts, 10)
     gauges = store.snapshot().gauges
     assert (gauges["running"], gauges["kv_tokens"], gauges["open_streams"]) == (0, 0, 0)
+
+
+@given(st.lists(st.tuples(st.floats(0, 30.0), st.floats(0, 30.0), st.floats(0, 60.0)), max_size=120))
+@settings(max_examples=60, deadline=None)
+def test_folded_engine_times_equal_observing_each_alone(times: list[tuple[float, float, float]]) -> None:
+    store = LocalMetricsStore()
+    recorder = store.recorder
+
+    def record() -> None:
+        for queue_s, prefill_s, inference_s in times:
+            recorder.engine_times(queue_s, prefill_s, inference_s)
+
+    recorded_in_a_loop(record)
+    snapshot = store.snapshot()
+    for column, quantity in enumerate(("engine_queue_s", "engine_prefill_s", "engine_inference_s")):
+        values = [observed[column] for observed in times]
+        bounds = LAYOUT.bounds[quantity]
+        counts = [0] * (len(bounds) + 1)
+        for value in values:
+            counts[bisect.bisect_left(bounds, value)] += 1
+        histogram = snapshot.histograms[quantity]
+        assert list(histogram.bucket_counts) == counts, quantity
+        assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity

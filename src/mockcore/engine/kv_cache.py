@@ -58,11 +58,11 @@ class BlockPool:
         """Take `count` anonymous blocks, evicting cached ones if needed; False if they do not fit."""
         if count <= 0:
             return True
-        if count > self.available:
-            return False
-        free = self.total - self.anonymous_used - len(self._references)
         references = self._references
         evictable = self._evictable
+        free = self.total - self.anonymous_used - len(references)
+        if count > free + len(evictable):  # more than `available`
+            return False
         while free < count:
             block_hash, _ = evictable.popitem(last=False)
             del references[block_hash]

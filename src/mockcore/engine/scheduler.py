@@ -18,7 +18,6 @@ sit in the running order takes them back and runs the per-sequence path; both gi
 steps, byte for byte.
 """
 
-import math
 from collections import deque
 
 import msgspec
@@ -138,7 +137,9 @@ class Engine:
         """Whether a step would have work."""
         return bool(self._visited or self._steady.members or self.waiting)
 
-    def _running_count(self) -> int:
+    @property
+    def running_count(self) -> int:
+        """How many sequences are running (without bringing steady decoders' counts up to date)."""
         return len(self._visited) + len(self._steady.members)
 
     def admission(self, sequence: Sequence, queued_elsewhere: int = 0) -> Rejection | None:
@@ -149,19 +150,21 @@ class Engine:
         requests that will still wait after the next step fills the batch's free places.
         """
         config = self.config
-        needed = math.ceil((sequence.prompt_tokens + sequence.output_tokens) / config.block_size)
-        if needed > self.pool.total:
+        tokens = sequence.prompt_tokens + sequence.output_tokens
+        if -(-tokens // config.block_size) > self.pool.total:
             self.counters.rejected += 1
             return Rejection(
                 reason="too_long",
-                message=f"The request needs {sequence.prompt_tokens + sequence.output_tokens} tokens of KV "
-                f"cache; the engine holds {self.pool.total * config.block_size}.",
+                message=f"The request needs {tokens} tokens of KV cache; the engine holds "
+                f"{self.pool.total * config.block_size}.",
             )
         limit = config.max_waiting_requests
+        if limit is None:
+            return None
         # Arrivals the next step will take into the batch do not wait: only those beyond the
         # batch's free places count against the queue.
-        free_places = max(0, self._seq_limit() - self._running_count())
-        if limit is not None and len(self.waiting) + queued_elsewhere - free_places >= limit:
+        free_places = max(0, self._seq_limit() - self.running_count)
+        if len(self.waiting) + queued_elsewhere - free_places >= limit:
             self.counters.rejected += 1
             return Rejection(
                 reason="queue_full",
@@ -215,7 +218,7 @@ class Engine:
         limit = config.max_num_seqs
         if not config.goodput_collapse:
             return limit
-        overload = (self._running_count() + len(self.waiting)) / limit - config.goodput_collapse_threshold
+        overload = (self.running_count + len(self.waiting)) / limit - config.goodput_collapse_threshold
         if overload <= 0:
             return limit
         shrink = min(1.0 - config.goodput_collapse_floor, overload * config.goodput_collapse_slope)
@@ -359,17 +362,38 @@ class Engine:
         sequence.computed = hits * block_size
 
     def _admit_waiting(self, batch: "_Batch", now: float) -> None:
-        """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow."""
+        """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow.
+
+        `_chunk`, `_blocks_for` and `_prefill_capped` are inlined: most live steps admit a
+        request or two, and this is their cost.
+        """
+        waiting = self.waiting
+        if not waiting:
+            return
         pool = self.pool
         running = self._visited
-        waiting = self.waiting
+        config = self.config
+        block_size = config.block_size
+        chunk_cap = config.prefill_chunk_tokens
+        prefill_cap = config.max_prefill_seqs_per_step
+        counters = self.counters
         limit = self._seq_limit() - self._steady.count
-        while waiting and batch.budget > 0 and len(running) < limit and not self._prefill_capped(batch):
+        while (
+            waiting
+            and batch.budget > 0
+            and len(running) < limit
+            and (prefill_cap is None or batch.prefills < prefill_cap)
+        ):
             sequence = waiting[0]
             if sequence.block_hashes and sequence.computed == 0:
                 self._take_prefix_hits(sequence)
-            chunk = self._chunk(sequence, batch.budget)
-            needed = self._blocks_for(sequence.computed + chunk) - sequence.blocks
+            computed = sequence.computed
+            remaining = sequence.prompt_tokens + sequence.generated - computed
+            chunk = remaining
+            if remaining > 1 and chunk_cap is not None:
+                chunk = min(chunk, chunk_cap)
+            chunk = min(chunk, batch.budget)
+            needed = -(-(computed + chunk) // block_size) - sequence.blocks
             if not pool.allocate(needed):
                 self._free(sequence)
                 sequence.computed = 0
@@ -377,15 +401,15 @@ class Engine:
             waiting.popleft()
             sequence.blocks += needed
             if sequence.cached_tokens is None:
-                sequence.cached_tokens = sequence.computed
-                self.counters.prefix_query_tokens += sequence.prompt_tokens
-                self.counters.prefix_hit_tokens += sequence.computed
+                sequence.cached_tokens = computed
+                counters.prefix_query_tokens += sequence.prompt_tokens
+                counters.prefix_hit_tokens += computed
             if sequence.admitted_s is None:
                 sequence.admitted_s = now
             sequence._rank = self._next_rank
             self._next_rank += 1
             running.append(sequence)
-            batch.add(sequence, chunk, prefilling=sequence.known - sequence.computed > 1)
+            batch.add(sequence, chunk, prefilling=remaining > 1)
 
     def step(self, now: float) -> StepResult:
         """Run the step that starts at `now`; call only while `busy`."""

@@ -71,7 +71,7 @@ def engine_stats(engine: Engine, pending: int = 0) -> EngineStats:
     counters = engine.counters
     config = engine.config
     return EngineStats(
-        running=len(engine.running),
+        running=engine.running_count,
         waiting=len(engine.waiting) + pending,
         kv_blocks_used=engine.pool.used,
         kv_blocks_total=engine.pool.total,

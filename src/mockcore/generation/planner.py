@@ -281,9 +281,10 @@ def plan_generation(
         schedule=_schedule(planned, shape, overrides, settings),
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
         prompt_digest=prompts[0].digest if prompts else b"",
+        prompt_blocks=text_block_hashes(first_pieces, BLOCK_SIZE_TOKENS)
+        if settings.engine is not None and settings.enable_prefix_caching and first_pieces
+        else (),
     )
-    if settings.engine is not None and settings.enable_prefix_caching and first_pieces:
-        plan = msgspec.structs.replace(plan, prompt_blocks=text_block_hashes(first_pieces, BLOCK_SIZE_TOKENS))
     if (
         command.logprobs is None
         and not command.continuous_usage

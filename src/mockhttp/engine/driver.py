@@ -86,7 +86,7 @@ class EngineDriver:
         Arrivals stamped by different workers can reach the driver out of order.
         """
         pending = self._pending
-        ready = sorted((sequence for sequence in pending if sequence.arrival_s <= start), key=_arrival)
+        ready = [sequence for sequence in pending if sequence.arrival_s <= start]
         if not ready:
             return
         if len(ready) == len(pending):
@@ -95,8 +95,11 @@ class EngineDriver:
             kept = [sequence for sequence in pending if sequence.arrival_s > start]
             pending.clear()
             pending.extend(kept)
+        if len(ready) > 1:
+            ready.sort(key=_arrival)
+        enqueue = self._engine.enqueue
         for sequence in ready:
-            self._engine.enqueue(sequence)
+            enqueue(sequence)
 
     def _ensure_running(self) -> None:
         if self._task is None or self._task.done():
