@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcore import Settings, predict
-from mockcore.metrics import LAYOUT, RequestOutcome, observations
+from mockcore.metrics import LAYOUT, MetricsSnapshot, RequestOutcome, observations
 from mockcore.metrics.outcome import answer_outcome
 from mockcore.plan import GenerationPlan, ResponsePlan, Schedule
 from mockhttp.local_state import LocalMetricsStore
@@ -80,14 +80,18 @@ def expect_cells(store: LocalMetricsStore, folded: list[tuple[RequestOutcome, in
     assert {reason: count for reason, count in snapshot.finished.items() if count} == finished
     assert snapshot.gauges["running"] == snapshot.gauges["kv_tokens"] == snapshot.gauges["open_streams"] == 0
     for quantity in LAYOUT.bounds:
-        values = expected_values.get(quantity, [])
-        bounds = LAYOUT.bounds[quantity]
-        counts = [0] * (len(bounds) + 1)
-        for value in values:
-            counts[bisect.bisect_left(bounds, value)] += 1
-        histogram = snapshot.histograms[quantity]
-        assert list(histogram.bucket_counts) == counts, quantity
-        assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity
+        expect_histogram(snapshot, quantity, expected_values.get(quantity, []))
+
+
+def expect_histogram(snapshot: MetricsSnapshot, quantity: str, values: list[float]) -> None:
+    """`quantity`'s histogram in `snapshot` holds exactly `values`, each observed once."""
+    bounds = LAYOUT.bounds[quantity]
+    counts = [0] * (len(bounds) + 1)
+    for value in values:
+        counts[bisect.bisect_left(bounds, value)] += 1
+    histogram = snapshot.histograms[quantity]
+    assert list(histogram.bucket_counts) == counts, quantity
+    assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity
 
 
 @given(st.lists(outcomes, max_size=120))
@@ -200,11 +204,4 @@ def test_folded_engine_times_equal_observing_each_alone(times: list[tuple[float,
     recorded_in_a_loop(record)
     snapshot = store.snapshot()
     for column, quantity in enumerate(("engine_queue_s", "engine_prefill_s", "engine_inference_s")):
-        values = [observed[column] for observed in times]
-        bounds = LAYOUT.bounds[quantity]
-        counts = [0] * (len(bounds) + 1)
-        for value in values:
-            counts[bisect.bisect_left(bounds, value)] += 1
-        histogram = snapshot.histograms[quantity]
-        assert list(histogram.bucket_counts) == counts, quantity
-        assert math.isclose(histogram.total, sum(values), rel_tol=1e-9, abs_tol=1e-9), quantity
+        expect_histogram(snapshot, quantity, [observed[column] for observed in times])
