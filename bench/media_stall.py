@@ -10,7 +10,9 @@ is the longest stall. It also prints the requests per second the one process man
 The first row is the same watchdog on an idle loop (the app built, no requests) for
 `--idle-seconds`: the machine's own floor. On a shared virtual machine an idle loop stalls
 too (the vCPU is not always there), so a scenario's maximum says little unless it stands
-clear of that row; its p99 is the figure to compare.
+clear of that row; its p99 is the figure to compare. The last column, the longest single
+callback the loop ran, is what actually blocked it (the watchdog's lateness also counts
+callbacks that were merely ready together when the loop is near saturation).
 
     python -m bench.media_stall                      # every scenario, 64 requests each, c=8
     python -m bench.media_stall --requests 200 --scenario image-1024
@@ -257,7 +259,7 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
 
 
 async def idle(seconds: float) -> dict[str, float]:
-    """The watchdog's figures over `seconds` with the app built and nothing to serve."""
+    """The watchdog's and the callbacks' figures over `seconds` with the app built and nothing to serve."""
     create_app(Settings(fast=True))
     gc.freeze()
     lateness: list[float] = []

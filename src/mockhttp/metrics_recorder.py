@@ -308,7 +308,7 @@ class MetricsRecorder:
                 continue
             self._add_answer_times(times, example.completion_tokens - 1)
 
-    def _add_answer_times(self, times: "_AnswerTimes", further_tokens: int) -> None:
+    def _add_answer_times(self, times: _AnswerTimes, further_tokens: int) -> None:
         """One shape's answers that sent tokens: end to end, TTFT, the rest, the ITL."""
         ends, ttfts_ms, itls_ms = times.ends, times.ttfts, times.itls
         if min(ttfts_ms) == max(ttfts_ms):
