@@ -98,3 +98,13 @@ def test_a_long_wav_is_refused_by_its_header_as_by_decoding() -> None:
     with pytest.raises(RequestError, match="longer than 2 s") as by_decoding:
         decode_with_pyav(wav, max_seconds=2.0)
     assert str(by_header.value) == str(by_decoding.value)
+
+
+def test_a_file_of_many_small_chunks_is_left_to_the_decoder() -> None:
+    """The header reader stops after a few dozen chunks: a hostile file cannot keep it busy."""
+    fmt = fmt_chunk(PCM, 1, 16_000, 16, extensible=False)
+    padding = chunk(b"JUNK", b"") * 100
+    body = b"WAVE" + fmt + padding + chunk(b"data", b"\1\2" * 800)
+    wav = b"RIFF" + struct.pack("<I", len(body)) + body
+    assert read_pcm_wav(wav) is None
+    assert read_audio(wav).duration_s == 0.05  # decoded for real instead

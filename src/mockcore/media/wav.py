@@ -20,6 +20,7 @@ _MAX_RATE = 768_000
 _RIFF_HEADER = 12  # "RIFF", the file size, "WAVE"
 _FMT_SIZE = 16  # format tag, channels, rate, byte rate, block align, bits per sample
 _EXTENSIBLE_FMT_SIZE = 40  # ... and the extension, its sub-format GUID at byte 24
+_MAX_CHUNKS = 64  # chunks read before the samples; a file with more is left to the decoder
 
 
 class PcmWav:
@@ -48,12 +49,14 @@ def read_pcm_wav(data: bytes) -> PcmWav | None:
     offset = _RIFF_HEADER
     block_align = 0
     sample_rate = 0
-    while offset + 8 <= len(data):
+    for _ in range(_MAX_CHUNKS):
+        if offset + 8 > len(data):
+            break
         chunk_id = data[offset : offset + 4]
         (size,) = struct.unpack_from("<I", data, offset + 4)
         body = offset + 8
         if chunk_id == b"fmt ":
-            layout = _pcm_layout(data[body : body + size])
+            layout = _pcm_layout(data[body : body + min(size, _EXTENSIBLE_FMT_SIZE)])
             if layout is None:
                 return None
             sample_rate, block_align = layout
