@@ -13,7 +13,8 @@ from mockcore.engine.profiles import (
     profile_from_document,
 )
 from mockcore.engine.replay import ReplayResult, RequestResult, replay
-from mockcore.engine.scheduler import Engine, Rejection, Sequence, StepRecord, StepResult
+from mockcore.engine.scheduler import Engine, Rejection, StepRecord, StepResult
+from mockcore.engine.sequence import Sequence
 from mockcore.engine.stats import EngineStats, engine_stats
 from mockcore.engine.summary import ReplaySummary, summarize
 from mockcore.engine.trace import TraceError, TraceRequest, parse_trace, trace_line

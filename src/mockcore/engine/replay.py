@@ -12,7 +12,8 @@ import msgspec
 
 from mockcore.engine.config import EngineConfig
 from mockcore.engine.prefix import trace_block_hashes
-from mockcore.engine.scheduler import Engine, Sequence, StepRecord
+from mockcore.engine.scheduler import Engine, StepRecord
+from mockcore.engine.sequence import Sequence
 from mockcore.engine.trace import TraceRequest
 
 MOONCAKE_BLOCK_TOKENS = 512

@@ -28,9 +28,6 @@ from mockcore.engine.roofline import Roofline
 from mockcore.engine.sequence import NOT_STEADY, Sequence, running_order
 from mockcore.engine.steady import SteadyDecoders
 
-# `Sequence` lives in its own module now; it is still this one's to export.
-__all__ = ["Engine", "EngineCounters", "Rejection", "Sequence", "StepRecord", "StepResult"]
-
 
 class StepRecord(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """What one step did, for the timeline and the metrics."""
@@ -362,38 +359,21 @@ class Engine:
         sequence.computed = hits * block_size
 
     def _admit_waiting(self, batch: "_Batch", now: float) -> None:
-        """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow.
-
-        `_chunk`, `_blocks_for` and `_prefill_capped` are inlined: most live steps admit a
-        request or two, and this is their cost.
-        """
+        """Then waiting sequences in arrival order, while the batch, the budget and the KV cache allow."""
         waiting = self.waiting
         if not waiting:
             return
         pool = self.pool
         running = self._visited
-        config = self.config
-        block_size = config.block_size
-        chunk_cap = config.prefill_chunk_tokens
-        prefill_cap = config.max_prefill_seqs_per_step
         counters = self.counters
         limit = self._seq_limit() - self._steady.count
-        while (
-            waiting
-            and batch.budget > 0
-            and len(running) < limit
-            and (prefill_cap is None or batch.prefills < prefill_cap)
-        ):
+        while waiting and batch.budget > 0 and len(running) < limit and not self._prefill_capped(batch):
             sequence = waiting[0]
             if sequence.block_hashes and sequence.computed == 0:
                 self._take_prefix_hits(sequence)
             computed = sequence.computed
-            remaining = sequence.prompt_tokens + sequence.generated - computed
-            chunk = remaining
-            if remaining > 1 and chunk_cap is not None:
-                chunk = min(chunk, chunk_cap)
-            chunk = min(chunk, batch.budget)
-            needed = -(-(computed + chunk) // block_size) - sequence.blocks
+            chunk = self._chunk(sequence, batch.budget)
+            needed = self._blocks_for(computed + chunk) - sequence.blocks
             if not pool.allocate(needed):
                 self._free(sequence)
                 sequence.computed = 0
@@ -409,7 +389,7 @@ class Engine:
             sequence._rank = self._next_rank
             self._next_rank += 1
             running.append(sequence)
-            batch.add(sequence, chunk, prefilling=remaining > 1)
+            batch.add(sequence, chunk, prefilling=sequence.known - computed > 1)
 
     def step(self, now: float) -> StepResult:
         """Run the step that starts at `now`; call only while `busy`."""

@@ -79,11 +79,6 @@ class Sequence:
         """Seconds from arrival to admission into the batch (0 before admission)."""
         return 0.0 if self.admitted_s is None else self.admitted_s - self.arrival_s
 
-    @property
-    def finished(self) -> bool:
-        """Whether every output token is sampled."""
-        return self.generated >= self.output_tokens
-
 
 def running_order(sequence: Sequence) -> int:
     """Sort key: the order in which sequences joined the batch (the order a step visits them)."""
