@@ -12,10 +12,13 @@ The first row is the same watchdog on an idle loop (the app built, no requests) 
 too (the vCPU is not always there), so a scenario's maximum says little unless it stands
 clear of that row; its p99 is the figure to compare. The last column, the longest single
 callback the loop ran, is what actually blocked it (the watchdog's lateness also counts
-callbacks that were merely ready together when the loop is near saturation).
+callbacks that were merely ready together when the loop is near saturation). Where Linux
+says (/proc/thread-self/schedstat), `core wait` is how long the loop's thread was ready to run
+but had no core, summed over the scenario: media threads beyond the spare cores show there.
 
     python -m bench.media_stall                      # every scenario, 64 requests each, c=8
     python -m bench.media_stall --requests 200 --scenario image-1024
+    python -m bench.media_stall --media-threads 2    # the app's --media-threads (default: its own)
 """
 
 import argparse
@@ -23,6 +26,8 @@ import asyncio
 import contextlib
 import gc
 import io
+import math
+import os
 import statistics
 import sys
 import time
@@ -34,6 +39,7 @@ import msgspec
 from mockcore import Settings
 from mockhttp import create_app
 from mockhttp.access_log import RawASGIApp
+from mockhttp.media_jobs import media_thread_count
 
 WATCH_INTERVAL_S = 0.001
 
@@ -135,6 +141,21 @@ SCENARIOS = [
         distinct_prompts=True,
     ),
     Scenario(
+        "image-1024-jpeg-distinct",
+        "POST",
+        "/v1/images/generations",
+        "application/json",
+        _json(
+            {
+                "model": "gpt-image-1",
+                "prompt": "a lighthouse at dusk, take {n}",
+                "size": "1024x1024",
+                "output_format": "jpeg",
+            }
+        ),
+        distinct_prompts=True,
+    ),
+    Scenario(
         "image-edit-512",
         "POST",
         "/v1/images/edits",
@@ -225,8 +246,8 @@ def _timed_callbacks(durations: list[float]) -> Iterator[None]:
         asyncio.events.Handle._run = original  # type: ignore[method-assign]
 
 
-async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, float]:
-    app = create_app(Settings(fast=True))
+async def run(scenario: Scenario, requests: int, concurrency: int, settings: Settings) -> dict[str, float]:
+    app = create_app(settings)
     body = scenario.body()
     await _request(app, scenario, body)  # warm-up: imports, first encode
     gc.freeze()  # as a server's worker does once its app is built (mockcli.worker)
@@ -243,10 +264,10 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
             statuses.append(status)
 
     callbacks: list[float] = []
-    started = time.perf_counter()
+    started, waited = time.perf_counter(), _core_wait_s()
     with _timed_callbacks(callbacks):
         await asyncio.gather(*(client() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    elapsed, waited = time.perf_counter() - started, _core_wait_s() - waited
     stop.set()
     await watcher
     return {
@@ -255,22 +276,35 @@ async def run(scenario: Scenario, requests: int, concurrency: int) -> dict[str, 
         "req_per_s": len(statuses) / elapsed,
         **_stall_figures(lateness),
         "callback_max_ms": max(callbacks) * 1000,
+        "core_wait_ms": waited * 1000,
     }
 
 
-async def idle(seconds: float) -> dict[str, float]:
+async def idle(seconds: float, settings: Settings) -> dict[str, float]:
     """The watchdog's and the callbacks' figures over `seconds` with the app built and nothing to serve."""
-    create_app(Settings(fast=True))
+    create_app(settings)
     gc.freeze()
     lateness: list[float] = []
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch(lateness, stop))
     callbacks: list[float] = []
+    waited = _core_wait_s()
     with _timed_callbacks(callbacks):
         await asyncio.sleep(seconds)
+    waited = _core_wait_s() - waited
     stop.set()
     await watcher
-    return {**_stall_figures(lateness), "callback_max_ms": max(callbacks) * 1000}
+    loop_figures = {"callback_max_ms": max(callbacks) * 1000, "core_wait_ms": waited * 1000}
+    return {**_stall_figures(lateness), **loop_figures}
+
+
+def _core_wait_s() -> float:
+    """How long this thread has been ready to run without a core, seconds (NaN off Linux)."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return math.nan
 
 
 def _stall_figures(lateness: list[float]) -> dict[str, float]:
@@ -290,6 +324,7 @@ def _stall_columns(figures: dict[str, float]) -> str:
             ("stall_p99_ms", 7),
             ("stall_median_ms", 7),
             ("callback_max_ms", 13),
+            ("core_wait_ms", 10),
         )
     )
 
@@ -300,17 +335,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--scenario", action="append", choices=[s.name for s in SCENARIOS])
     parser.add_argument("--idle-seconds", type=float, default=5.0, help="the idle loop's row first (0: none)")
+    parser.add_argument(
+        "--media-threads", type=int, default=0, help="the app's --media-threads (0: the server's default)"
+    )
     options = parser.parse_args()
+    settings = Settings(fast=True, media_threads=options.media_threads)
+    print(f"media threads: {media_thread_count(settings)} ({os.cpu_count()} cores)")
     chosen = [s for s in SCENARIOS if not options.scenario or s.name in options.scenario]
     print(
         f"{'scenario':<20} {'ok/requests':>12} {'req/s':>8} {'stall max':>10} {'p99':>7} {'median':>7}"
-        f" {'callback max':>13}  (ms)"
+        f" {'callback max':>13} {'core wait':>10}  (ms)"
     )
     if options.idle_seconds > 0:
-        figures = asyncio.run(idle(options.idle_seconds))
+        figures = asyncio.run(idle(options.idle_seconds, settings))
         print(f"{'idle (no requests)':<20} {'-':>12} {'-':>8} {_stall_columns(figures)}")
     for scenario in chosen:
-        figures = asyncio.run(run(scenario, options.requests, options.concurrency))
+        figures = asyncio.run(run(scenario, options.requests, options.concurrency, settings))
         served = f"{figures['ok']:.0f}/{figures['requests']:.0f}"
         print(f"{scenario.name:<20} {served:>12} {figures['req_per_s']:>8.1f} {_stall_columns(figures)}")
     sys.stdout.flush()

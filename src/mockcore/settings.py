@@ -243,6 +243,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             ge=1024, le=1 << 30, description="largest accepted media upload (multipart body), bytes"
         ),
     ] = 25 * 1024 * 1024
+    media_threads: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            le=16,
+            description="threads per worker that draw, encode and decode media (0: one, or two when"
+            " the worker has three or more cores to itself)",
+        ),
+    ] = 0
     error_rate: Annotated[
         float, msgspec.Meta(ge=0, le=100, description="percentage of inference requests that fail")
     ] = 0.0

@@ -20,6 +20,7 @@ from mockhttp.local_state import (
     LocalSequence,
     LocalSettingsSource,
 )
+from mockhttp.media_jobs import MediaJobs, media_thread_count
 from mockhttp.media_store import LocalMediaStore
 from mockhttp.ports import (
     BlobStore,
@@ -58,10 +59,13 @@ class Services:
     media: MediaStore = field(default_factory=LocalMediaStore)
     # The batching engine (`--engine`); None keeps the constant TTFT and ITL.
     engine: EnginePort | None = None
+    # Where media work runs: the process's `--media-threads` threads.
+    media_jobs: MediaJobs = field(init=False)
 
     def __post_init__(self) -> None:
         if self.live_source is None:
             object.__setattr__(self, "live_source", LocalSettingsSource(self.settings))
+        object.__setattr__(self, "media_jobs", MediaJobs(media_thread_count(self.settings)))
 
     @property
     def live(self) -> SettingsSource:

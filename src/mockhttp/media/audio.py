@@ -31,7 +31,6 @@ from mockcore.media.transcription_plan import (
 from mockcore.media.transcription_request import Task, TranscriptionRequest, transcription_request
 from mockhttp.errors import error_response
 from mockhttp.media.audio_decode import pyav_installed, read_audio
-from mockhttp.media.offload import run_media_job
 from mockhttp.media.uploads import read_upload_form
 from mockhttp.pacing import sleep_until
 from mockhttp.services import Services
@@ -230,13 +229,13 @@ def build_audio_handlers(services: Services) -> list[HTTPRouteHandler]:
         t0 = clock()  # on arrival, before the upload is read
         if not pyav_installed():
             return error_response(501, _PYAV_MISSING)
-        form = await read_upload_form(request)
+        form = await read_upload_form(request, services.media_jobs)
         fields = transcription_request(form.fields, task)
         upload = form.file("file")
         if upload is None:
             raise RequestError("The request has no audio: send it as the multipart file part `file`.", "file")
         settings = services.live.current()
-        prepared = await run_media_job(_prepare, upload.data, fields, settings, task)
+        prepared = await services.media_jobs.run(_prepare, upload.data, fields, settings, task)
         if prepared.plan.stream:
             return Stream(
                 paced_frames(prepared.events, t0, clock),

@@ -31,7 +31,6 @@ from mockcore.media.image_requests import decode_generation_request, edit_reques
 from mockcore.media.image_usage import ImageUsage
 from mockcore.media.images import ImagePlan, InputImage, input_image, plan_image_edit, plan_image_generation
 from mockhttp.errors import error_response
-from mockhttp.media.offload import run_media_job
 from mockhttp.media.uploads import UploadedForm, read_upload_form
 from mockhttp.pacing import sleep_until
 from mockhttp.ports import MediaStore
@@ -195,6 +194,7 @@ class ImageRoutes:
         self._live = services.live
         self._clock = services.clock
         self._store = services.media
+        self._jobs = services.media_jobs
 
     async def generate(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """`POST /v1/images/generations`."""
@@ -208,12 +208,12 @@ class ImageRoutes:
         """`POST /v1/images/edits` (multipart)."""
         t0 = self._clock()
         settings = self._live.current()
-        form = await read_upload_form(request)
+        form = await read_upload_form(request, self._jobs)
         edit = edit_request_from_fields({name: value for name in form.fields if (value := form.field(name))})
         uploads = self._uploaded_images(form, edit.url)
         mask = form.file("mask")
         _require_pillow()
-        images, region, inputs = await run_media_job(
+        images, region, inputs = await self._jobs.run(
             _decode_edit, uploads, mask.data if mask is not None else None
         )
         plan = plan_image_edit(edit, inputs, settings)
@@ -249,13 +249,13 @@ class ImageRoutes:
             frames = functools.partial(_frames_of, plan, render, created)
             return Stream(self._paced(frames, t0), media_type="text/event-stream", headers=_SSE_HEADERS)
         base_url = str(request.base_url).rstrip("/")
-        body = await run_media_job(_body_of, plan, render, created, base_url, self._store)
+        body = await self._jobs.run(_body_of, plan, render, created, base_url, self._store)
         await sleep_until(t0 + plan.latency_s, self._clock, asyncio.sleep)
         return Response(body, media_type=MediaType.JSON)
 
     async def _paced(self, frames: Callable[[], list[Frame]], t0: float) -> AsyncIterator[bytes]:
         """Render every event in a thread, then release each at its deadline."""
-        for offset_s, frame in await run_media_job(frames):
+        for offset_s, frame in await self._jobs.run(frames):
             await sleep_until(t0 + offset_s, self._clock, asyncio.sleep)
             yield frame
 

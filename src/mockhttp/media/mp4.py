@@ -35,6 +35,7 @@ from mockcore.media.video_scene import (
     spritesheet_layout,
     video_scene,
 )
+from mockhttp.media.imaging import saved_file
 
 X264_OPTIONS = {
     "preset": "ultrafast",
@@ -173,6 +174,4 @@ def spritesheet_jpeg(job: VideoJob) -> bytes:
         tile = _rgb_tile(scene, grid.tile_width, grid.tile_height, index, frames)
         row, column = divmod(position, grid.columns)
         sheet.paste(tile, (column * grid.tile_width, row * grid.tile_height))
-    output = io.BytesIO()
-    sheet.save(output, format="JPEG", quality=SPRITESHEET_QUALITY)
-    return output.getvalue()
+    return saved_file(sheet, "JPEG", quality=SPRITESHEET_QUALITY)

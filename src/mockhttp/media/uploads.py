@@ -19,7 +19,7 @@ from litestar import Request
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
 from mockcore.errors import RequestError
-from mockhttp.media.offload import run_media_job
+from mockhttp.media_jobs import MediaJobs
 
 MAX_PARTS = 64  # a form part count no media request comes near
 INLINE_PARSE_BYTES = 256 * 1024  # parsed on the event loop up to this: under 0.1 ms
@@ -95,10 +95,10 @@ def parse_upload_form(body: bytes, boundary: str) -> UploadedForm:
     return UploadedForm(fields=fields, files=files)
 
 
-async def read_upload_form(request: Request[Any, Any, Any]) -> UploadedForm:
-    """The request's multipart form; RequestError (400) if it is not one."""
+async def read_upload_form(request: Request[Any, Any, Any], jobs: MediaJobs) -> UploadedForm:
+    """The request's multipart form (a large one parsed on a media thread); RequestError (400) if not one."""
     boundary = _boundary(request.headers.get("content-type", ""))
     body = await request.body()
     if len(body) <= INLINE_PARSE_BYTES:
         return parse_upload_form(body, boundary)
-    return await run_media_job(parse_upload_form, body, boundary)
+    return await jobs.run(parse_upload_form, body, boundary)

@@ -3,7 +3,7 @@
 A job is a record in the media store (`video_<hex>`, every worker sees it); its status is
 computed from the record and the clock at each request (`mockcore.media.video_timeline`).
 The files are made on the first download of each (in a worker thread, one render per file
-and worker at a time, as a media job: `mockhttp.media.offload`) and kept in the store beside the
+and worker at a time, as a media job: `mockhttp.media_jobs`) and kept in the store beside the
 record (`videofile_`, `videothumb_`, `videosprite_` + the same hex), so a second download,
 from any worker, is a read. Deleting a job deletes its files.
 """
@@ -37,8 +37,8 @@ from mockcore.media.video import (
 from mockcore.media.video_pages import video_list_query, video_page
 from mockcore.media.video_timeline import VideoState, poll_after_ms, video_state
 from mockhttp.errors import error_response
-from mockhttp.media.offload import run_media_job
 from mockhttp.media.uploads import read_upload_form
+from mockhttp.media_jobs import MediaJobs
 from mockhttp.ports import MediaStore
 from mockhttp.render_json import encode_json
 from mockhttp.services import Services
@@ -168,11 +168,11 @@ def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {name: values[-1] for name, values in request.query_params.dict().items() if values}
 
 
-async def _video_spec(request: Request[Any, Any, Any]) -> VideoSpec:
+async def _video_spec(request: Request[Any, Any, Any], media_jobs: MediaJobs) -> VideoSpec:
     """The request from a multipart form (the SDK, aiperf), a urlencoded form or JSON."""
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type == "multipart/form-data":
-        form = await read_upload_form(request)
+        form = await read_upload_form(request, media_jobs)
         return video_spec_from_form({name: values[-1] for name, values in form.fields.items() if values})
     body = await request.body()
     if media_type == "application/x-www-form-urlencoded":
@@ -222,9 +222,10 @@ class _JobStore:
 class _AssetRenders:
     """Files made on demand in worker threads: one render per file at a time, the result kept."""
 
-    def __init__(self, media: MediaStore, jobs: _JobStore) -> None:
+    def __init__(self, media: MediaStore, jobs: _JobStore, media_jobs: MediaJobs) -> None:
         self._media = media
         self._jobs = jobs
+        self._media_jobs = media_jobs
         self._pending: dict[str, asyncio.Future[bytes]] = {}
 
     async def content(self, job: VideoJob, asset: _Asset) -> bytes:
@@ -241,7 +242,7 @@ class _AssetRenders:
         return await asyncio.shield(pending)
 
     async def _render(self, job: VideoJob, asset: _Asset, key: str) -> bytes:
-        content = await run_media_job(_rendered, job, asset)
+        content = await self._media_jobs.run(_rendered, job, asset)
         # The store is used from the event loop only (the local one is a plain dict).
         if self._jobs.get(job.id) is not None:  # not deleted while it rendered
             self._media.put(key, content)
@@ -265,7 +266,7 @@ def _video_response(job: VideoJob, now_unix: float) -> Response[bytes]:
 def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
     """The five routes of the Videos API over the app's media store."""
     jobs = _JobStore(services.media)
-    renders = _AssetRenders(services.media, jobs)
+    renders = _AssetRenders(services.media, jobs, services.media_jobs)
 
     # One handler per path, several methods: Litestar's automatic OPTIONS answer of a path
     # lists only the methods of the handler registered there first.
@@ -283,7 +284,7 @@ def build_video_handlers(services: Services) -> list[HTTPRouteHandler]:
 
     async def create_video(request: Request[Any, Any, Any]) -> Response[bytes]:
         """Start a job; it renders for `video_render_latency` x seconds x megapixels."""
-        spec = await _video_spec(request)
+        spec = await _video_spec(request, services.media_jobs)
         now_unix = time.time()
         job_id = VIDEO_ID_PREFIX + secrets.token_hex(_ID_HEX_BYTES)
         job = new_video_job(spec, job_id=job_id, created_at_unix=now_unix, settings=services.live.current())

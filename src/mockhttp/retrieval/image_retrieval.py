@@ -18,7 +18,6 @@ from mockcore.image_retrieval import ImageDetections, ImageRetrievalPlan, plan_i
 from mockcore.overrides import RequestOverrides
 from mockcore.settings import Settings
 from mockhttp.errors import error_response
-from mockhttp.media.offload import run_media_job
 from mockhttp.pacing import sleep_until
 from mockhttp.retrieval.admission import RetrievalAdmission
 from mockhttp.retrieval.pixels import INSTALL_HINT, ImageLibraryMissingError, check_pixels
@@ -85,7 +84,7 @@ def build_image_retrieval_handlers(services: Services) -> list[HTTPRouteHandler]
         overrides = admission.overrides(request, settings)
         body = await request.body()
         try:
-            plan = await run_media_job(_checked_plan, body, settings, overrides)
+            plan = await services.media_jobs.run(_checked_plan, body, settings, overrides)
         except ImageLibraryMissingError:
             return error_response(501, _NO_PILLOW)
         load.request_started()
