@@ -463,7 +463,7 @@ def engine_timed(plan: GenerationPlan, ticket: EngineTicket, t0: float) -> Gener
     if finished_at is None:
         last, last_index = times[-1], len(times) - 1
     else:
-        last, last_index = finished_at, plan.event_count - 1
+        last, last_index = finished_at, ticket.output_tokens - 1
     return served_plan(
         plan, ticket.cached_tokens, ttft_s=times[0] - t0, last_token_s=last - t0, last_token_index=last_index
     )

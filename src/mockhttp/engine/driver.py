@@ -7,8 +7,8 @@ for step; a driver that wakes late only delivers late, it never changes the time
 """
 
 import asyncio
+import bisect
 import math
-from collections import deque
 from collections.abc import Callable
 
 from mockcore.engine import Engine, EngineStats, Rejection, Sequence, StepResult, engine_stats
@@ -43,7 +43,8 @@ class EngineDriver:
         self._announce_at_start = announce_at_start
         self._admission_grace_s = admission_grace_s
         self._trace = trace
-        self._pending: deque[Sequence] = deque()
+        # Accepted arrivals not yet handed over, in arrival order (ties: in the order they came).
+        self._pending: list[Sequence] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -61,7 +62,11 @@ class EngineDriver:
         rejection = self._engine.admission(sequence, queued_elsewhere=len(self._pending))
         if rejection is not None:
             return rejection
-        self._pending.append(sequence)
+        pending = self._pending
+        if pending and pending[-1].arrival_s > sequence.arrival_s:
+            bisect.insort_right(pending, sequence, key=_arrival)  # stamped by a slower worker
+        else:
+            pending.append(sequence)
         self._ensure_running()
         wake = self._wake
         assert wake is not None  # noqa: S101 - made by _ensure_running
@@ -83,20 +88,16 @@ class EngineDriver:
     def _hand_over(self, start: float) -> None:
         """Give the engine, in arrival order, every pending sequence that arrived by `start`.
 
-        Arrivals stamped by different workers can reach the driver out of order.
+        The pending list is kept in arrival order (arrivals stamped by different workers can
+        reach the driver out of order), so those are a prefix of it: a driver running behind
+        the clock has many arrivals pending that belong to later steps, and does not scan them.
         """
         pending = self._pending
-        ready = [sequence for sequence in pending if sequence.arrival_s <= start]
-        if not ready:
+        cut = bisect.bisect_right(pending, start, key=_arrival)
+        if not cut:
             return
-        if len(ready) == len(pending):
-            pending.clear()
-        else:
-            kept = [sequence for sequence in pending if sequence.arrival_s > start]
-            pending.clear()
-            pending.extend(kept)
-        if len(ready) > 1:
-            ready.sort(key=_arrival)
+        ready = pending[:cut]
+        del pending[:cut]
         enqueue = self._engine.enqueue
         for sequence in ready:
             enqueue(sequence)
@@ -118,7 +119,7 @@ class EngineDriver:
                 await wake.wait()
                 continue
             if not engine.busy:
-                start = max(start, min(sequence.arrival_s for sequence in pending))
+                start = max(start, pending[0].arrival_s)
             if pending:
                 self._hand_over(start)
             result = engine.step(start)

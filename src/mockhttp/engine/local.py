@@ -1,7 +1,6 @@
 """The engine in the app's own event loop: for one worker, or an app mounted in another program."""
 
 from collections.abc import Callable
-from typing import cast
 
 from mockcore.engine import Engine, EngineConfig, EngineStats, Sequence, StepResult
 from mockhttp.engine.driver import EngineDriver
@@ -25,7 +24,7 @@ class LocalEngine:
         """Queue the request now; `EngineRejectedError` when the engine refuses it."""
         self._next_id += 1
         request_id = self._next_id
-        ticket = EngineTicket(request_id, streaming=streaming)
+        ticket = EngineTicket(request_id, streaming=streaming, output_tokens=output_tokens)
         sequence = Sequence(
             request_id, 0.0, prompt_tokens, output_tokens, block_hashes, keep_token_times=False
         )
@@ -51,7 +50,7 @@ class LocalEngine:
         """Hand each sampled token to its ticket (the engine lists a non-stream's first and last only)."""
         end = result.record.end_s
         for sequence in result.sampled:
-            ticket = cast("EngineTicket", sequence.tag)
+            ticket: EngineTicket = sequence.tag  # type: ignore[assignment] # admit tags each sequence
             final = sequence.generated >= sequence.output_tokens
             ticket.publish(end, sequence.cached_tokens or 0, sequence.queue_s, final=final)
         tickets = self._tickets

@@ -30,15 +30,18 @@ class EngineTicket:
         "arrival_s",
         "cached_tokens",
         "finished_at",
+        "output_tokens",
         "queue_s",
         "request_id",
         "streaming",
         "times",
     )
 
-    def __init__(self, request_id: int, *, streaming: bool = True) -> None:
+    def __init__(self, request_id: int, *, streaming: bool = True, output_tokens: int = 0) -> None:
         self.request_id = request_id
         self.streaming = streaming
+        # The tokens the request was admitted with (its last is token output_tokens - 1).
+        self.output_tokens = output_tokens
         # When the engine counts the request as arrived (set by the port that admits it).
         self.arrival_s = 0.0
         self.times: list[float] = []
@@ -76,20 +79,20 @@ class EngineTicket:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def _published(self) -> None:
-        """Wait for the next publication (or the engine's failure)."""
+    def _next_publication(self) -> "asyncio.Future[None]":
+        """What to await for the next publication (it raises the engine's failure)."""
         if self._error is not None:
             raise self._error
         waiter = self._waiter
         if waiter is None:
             waiter = self._waiter = asyncio.get_running_loop().create_future()
-        await waiter
+        return waiter
 
     async def token_time(self, index: int) -> float:
         """When token `index` of a stream is due; waits until the engine has scheduled it."""
         times = self.times
         while len(times) <= index:
-            await self._published()
+            await self._next_publication()
         return times[index]
 
     def engine_times(self) -> tuple[float, float, float] | None:
@@ -101,7 +104,7 @@ class EngineTicket:
     async def finish_time(self) -> float:
         """When the last token is due; waits until the engine has scheduled it."""
         while self.finished_at is None:
-            await self._published()
+            await self._next_publication()
         return self.finished_at
 
 

@@ -200,7 +200,7 @@ class RemoteEngine:
         """Queue the request in the engine process; `EngineRejectedError` when it refuses."""
         self._next_id += 1
         local_id = self._next_id
-        ticket = EngineTicket(local_id, streaming=streaming)
+        ticket = EngineTicket(local_id, streaming=streaming, output_tokens=output_tokens)
         # Registered before the reply: the first token can be announced right behind it.
         self._tickets[local_id] = ticket
         try:
