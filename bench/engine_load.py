@@ -2,13 +2,18 @@
 
 python -m bench.engine_load overhead   # s1 and s3, engine off vs on (a profile too fast to saturate)
 python -m bench.engine_load overhead --scenario s1 --concurrency 128   # both runs with 128 clients
+python -m bench.engine_load overhead --scenario s1 --concurrency 256 --step-overhead-ms 0.6
 python -m bench.engine_load workers    # the same closed-loop load on 1 and on 4 workers, engine on
 
 `overhead` runs each scenario of the suite twice, interleaved window by window: with the
 constant TTFT/ITL of the scenario, and with `--engine qwen3-0.6b` on a B200 with no step
 overhead and a step floor equal to the scenario's ITL (so the engine paces tokens as the
 constant schedule does, and never queues: `--max-num-seqs` covers the concurrency). The
-ratio of requests/s (s1) and tokens/s (s3) is what the engine's bookkeeping costs.
+ratio of requests/s (s1) and tokens/s (s3) is what the engine's bookkeeping costs. With no
+step overhead a step of that model takes about 0.2 ms, some 4,000 steps a second: the
+hardest case for the bookkeeping. `--step-overhead-ms 0.6` (the engine's default) gives
+steps of about 0.8 ms, as a real server's are; its answers then take 17 steps (14 ms), so
+s1 needs about 256 clients for the server, not Little's law, to set the requests/s.
 
 `workers` sends streamed chat requests of 512 prompt and 128 output tokens from 64 clients,
 closed loop, to `--engine llama-3.1-8b` on an H100 SXM, once with one worker and once with
@@ -29,7 +34,7 @@ from bench.processes import ServerProcess, mock_server_with
 from bench.scenarios import SCENARIOS, Scenario
 from bench.suite import Options, _load_generator
 
-FAST_ENGINE = ["--engine", "qwen3-0.6b", "--dcgm-gpu-name", "b200", "--engine-step-overhead-ms", "0"]
+FAST_ENGINE = ["--engine", "qwen3-0.6b", "--dcgm-gpu-name", "b200"]
 WORKERS_ENGINE = ["--engine", "llama-3.1-8b", "--dcgm-gpu-name", "h100-sxm"]
 WORKERS_BODY = json.dumps(
     {
@@ -68,7 +73,10 @@ def _median(values: list[float]) -> float:
 
 
 def overhead(
-    options: Options, names: tuple[str, ...] = ("s1", "s3"), concurrency: int | None = None
+    options: Options,
+    names: tuple[str, ...] = ("s1", "s3"),
+    concurrency: int | None = None,
+    step_overhead_ms: float = 0.0,
 ) -> dict[str, Any]:
     """s1 and s3 (or `names`) with the engine off and on, at the scenario's concurrency or `concurrency`.
 
@@ -83,7 +91,15 @@ def overhead(
         if concurrency is not None:
             scenario = replace(scenario, concurrency=concurrency)
         base = ["--ttft", f"{scenario.ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
-        engine = [*FAST_ENGINE, "--scheduler-step-ms", f"{scenario.itl_ms:g}", "--max-num-seqs", "2048"]
+        engine = [
+            *FAST_ENGINE,
+            "--engine-step-overhead-ms",
+            f"{step_overhead_ms:g}",
+            "--scheduler-step-ms",
+            f"{scenario.itl_ms:g}",
+            "--max-num-seqs",
+            "2048",
+        ]
         runs = _windows(
             scenario,
             {
@@ -98,6 +114,7 @@ def overhead(
         errors = sum(run["errors"] for label in runs for run in runs[label])
         report[name] = {
             "concurrency": scenario.concurrency,
+            "step_overhead_ms": step_overhead_ms,
             # Non-streamed answers only (the streams' own figures are TTFT and ITL).
             "latency_p50_ms": {
                 label: _median([run["latency_ms"]["p50"] for run in label_runs if run["latency_ms"]])
@@ -167,11 +184,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--concurrency", type=int, default=None, help="overhead: clients of both runs (else the scenario's)"
     )
+    parser.add_argument(
+        "--step-overhead-ms",
+        type=float,
+        default=0.0,
+        help="overhead: the engine's fixed cost per step (0: about 4,000 steps a second; 0.6 is its default)",
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (3 if args.experiment == "overhead" else 9)
     options = Options(repeat=repeat, duration_s=args.duration, warmup_s=2.0, wrk=False, bare=False)
     names = tuple(args.scenario) or ("s1", "s3")
-    result = overhead(options, names, args.concurrency) if args.experiment == "overhead" else workers(options)
+    result = (
+        overhead(options, names, args.concurrency, args.step_overhead_ms)
+        if args.experiment == "overhead"
+        else workers(options)
+    )
     print(msgspec.json.encode(result).decode())
 
 
