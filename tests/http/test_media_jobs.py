@@ -95,3 +95,16 @@ def test_mixed_is_blend_to_within_its_eight_bit_weight(weight: float, mode: str)
     assert ours.size == base.size
     worst = max(abs(a - b) for a, b in zip(ours.tobytes(), theirs.tobytes(), strict=True))
     assert worst <= 1  # the two round differently, never by more than one level
+
+
+def test_saved_file_falls_back_to_a_temporary_file_if_memfd_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = _picture(120, 80, 3)
+    expected = imaging.saved_file(image, "JPEG", quality=80)
+
+    def refused(name: str, flags: int = 0) -> int:
+        raise PermissionError(1, "memfd_create refused", name)
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    assert imaging.saved_file(image, "JPEG", quality=80) == expected
