@@ -41,17 +41,22 @@ def test_a_servers_media_jobs_run_on_that_many_threads() -> None:
     jobs = local_services(Settings(fast=True, media_threads=1)).media_jobs
     assert jobs == MediaJobs(1)
     seen: list[str] = []
-    gate = threading.Event()
+    started, gate = threading.Event(), threading.Event()
 
     def job(wait: bool) -> int:
         seen.append(threading.current_thread().name)
         if wait:
-            gate.wait(5)
+            started.set()
+            gate.wait(10)
         return len(seen)
 
     async def both() -> list[int]:
         first = asyncio.ensure_future(jobs.run(job, True))
         second = asyncio.ensure_future(jobs.run(job, False))
+        for _ in range(1000):  # until the first job holds the thread (at most 10 s)
+            if started.is_set():
+                break
+            await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         assert len(seen) == 1  # the second waits for the only thread
         gate.set()
