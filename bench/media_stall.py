@@ -13,8 +13,9 @@ too (the vCPU is not always there), so a scenario's maximum says little unless i
 clear of that row; its p99 is the figure to compare. The last column, the longest single
 callback the loop ran, is what actually blocked it (the watchdog's lateness also counts
 callbacks that were merely ready together when the loop is near saturation). Where Linux
-says (/proc/thread-self/schedstat), `core wait` is how long the loop's thread was ready to run
-but had no core, summed over the scenario: media threads beyond the spare cores show there.
+says (the main thread's /proc schedstat), `core wait` is how long the loop's thread was
+ready to run but had no core, summed over the scenario: media threads beyond the spare cores
+show there.
 
     python -m bench.media_stall                      # every scenario, 64 requests each, c=8
     python -m bench.media_stall --requests 200 --scenario image-1024
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from bench.procfs import run_queue_wait_s
 from mockcore import Settings
 from mockhttp import create_app
 from mockhttp.access_log import RawASGIApp
@@ -299,12 +301,9 @@ async def idle(seconds: float, settings: Settings) -> dict[str, float]:
 
 
 def _core_wait_s() -> float:
-    """How long this thread has been ready to run without a core, seconds (NaN off Linux)."""
-    try:
-        with open("/proc/thread-self/schedstat", encoding="ascii") as stats:
-            return int(stats.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return math.nan
+    """How long the loop's (main) thread has been ready to run without a core, seconds (NaN off Linux)."""
+    waited = run_queue_wait_s(os.getpid())
+    return math.nan if waited is None else waited
 
 
 def _stall_figures(lateness: list[float]) -> dict[str, float]:

@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import TypeVar, TypeVarTuple
 
 from mockcore import Settings
+from mockcore.media.threads import media_threads_for
 
-# A worker with this many cores of its own gets a second media thread by default.
-CORES_FOR_TWO_THREADS = 3
 _T = TypeVar("_T")
 _Args = TypeVarTuple("_Args")
 
@@ -37,15 +36,8 @@ def _cores_available() -> int:
 
 
 def media_thread_count(settings: Settings, cores: int | None = None) -> int:
-    """`--media-threads`, or by default one thread per worker, two with three cores to itself.
-
-    One core per worker stays the event loop's; a media thread beyond the cores left makes
-    the loop wait for a core whenever both are busy.
-    """
-    if settings.media_threads:
-        return settings.media_threads
-    available = _cores_available() if cores is None else cores
-    return 2 if available // settings.workers >= CORES_FOR_TWO_THREADS else 1
+    """The worker's media threads (`mockcore.media.threads`), over this process's cores by default."""
+    return media_threads_for(settings, _cores_available() if cores is None else cores)
 
 
 @functools.cache

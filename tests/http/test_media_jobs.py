@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockcore import Settings
-from mockhttp.media_jobs import MediaJobs, media_thread_count
+from mockcore.media.threads import media_threads_for
+from mockhttp.media_jobs import MediaJobs
 from mockhttp.services import local_services
 
 Image = pytest.importorskip("PIL.Image")
@@ -28,12 +29,12 @@ imaging = pytest.importorskip("mockhttp.media.imaging")
     [(1, 1, 1), (2, 1, 1), (3, 1, 2), (16, 1, 2), (8, 4, 1), (12, 4, 2), (4, 8, 1)],
 )
 def test_default_threads_leave_the_event_loop_a_core(cores: int, workers: int, threads: int) -> None:
-    assert media_thread_count(Settings(workers=workers), cores=cores) == threads
+    assert media_threads_for(Settings(workers=workers), cores) == threads
 
 
 @pytest.mark.parametrize("chosen", [1, 3, 16])
 def test_media_threads_option_wins_over_the_default(chosen: int) -> None:
-    assert media_thread_count(Settings(media_threads=chosen), cores=2) == chosen
+    assert media_threads_for(Settings(media_threads=chosen), 2) == chosen
 
 
 def test_a_servers_media_jobs_run_on_that_many_threads() -> None:

@@ -37,7 +37,7 @@ class EngineTicket:
         "times",
     )
 
-    def __init__(self, request_id: int, *, streaming: bool = True, output_tokens: int = 0) -> None:
+    def __init__(self, request_id: int, *, streaming: bool, output_tokens: int) -> None:
         self.request_id = request_id
         self.streaming = streaming
         # The tokens the request was admitted with (its last is token output_tokens - 1).
