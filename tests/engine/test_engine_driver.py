@@ -45,3 +45,30 @@ def test_a_step_takes_the_arrivals_stamped_by_its_start_oldest_first(stamps: lis
     expected = sorted((float(stamp), number) for number, stamp in enumerate(stamps) if stamp <= start)
     assert handed == expected  # by stamp; equal stamps in the order they were submitted
     assert driver.stats().waiting == len(stamps)  # the rest still count as waiting
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    stamps=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=20),
+    cancelled=st.data(),
+)
+def test_a_cancelled_arrival_leaves_the_rest_in_order(stamps: list[int], cancelled: st.DataObject) -> None:
+    engine = Engine(CONFIG)
+    gone = cancelled.draw(st.sets(st.integers(min_value=0, max_value=len(stamps) - 1)))
+
+    async def submit_cancel_hand_over() -> None:
+        driver = EngineDriver(engine, lambda: 100.0, _ignore)
+        for number, stamp in enumerate(stamps):
+            assert driver.submit(Sequence(number, 0.0, 8, 4, keep_token_times=False), float(stamp)) is None
+        for number in gone:
+            driver.cancel(number)
+        driver._hand_over(10.0)
+        driver._hand_over(30.0)  # the rest: what is left of both halves stays in step
+        task = driver._task
+        assert task is not None
+        task.cancel()
+
+    asyncio.run(submit_cancel_hand_over())
+    handed = [(sequence.arrival_s, sequence.request_id) for sequence in engine.waiting]
+    kept = [(float(stamp), number) for number, stamp in enumerate(stamps) if number not in gone]
+    assert handed == sorted(kept)

@@ -354,7 +354,8 @@ class Engine:
         pool = self.pool
         limit_blocks = (sequence.known - 1) // block_size
         hits = pool.hit_count(sequence.block_hashes, limit_blocks)
-        pool.acquire(sequence.block_hashes[:hits])
+        if hits:
+            pool.acquire(sequence.block_hashes[:hits])
         sequence.hashed = sequence.blocks = hits
         sequence.computed = hits * block_size
 
@@ -366,14 +367,26 @@ class Engine:
         pool = self.pool
         running = self._visited
         counters = self.counters
-        limit = self._seq_limit() - self._steady.count
-        while waiting and batch.budget > 0 and len(running) < limit and not self._prefill_capped(batch):
+        config = self.config
+        block_size = config.block_size
+        chunk_cap = config.prefill_chunk_tokens
+        prefill_cap = config.max_prefill_seqs_per_step
+        limit = self._seq_limit() - len(self._steady.members)
+        # `_prefill_capped`, `_chunk` and `_blocks_for` inlined: one admission per request.
+        while (
+            waiting
+            and batch.budget > 0
+            and len(running) < limit
+            and (prefill_cap is None or batch.prefills < prefill_cap)
+        ):
             sequence = waiting[0]
             if sequence.block_hashes and sequence.computed == 0:
                 self._take_prefix_hits(sequence)
             computed = sequence.computed
-            chunk = self._chunk(sequence, batch.budget)
-            needed = self._blocks_for(computed + chunk) - sequence.blocks
+            remaining = sequence.prompt_tokens + sequence.generated - computed
+            chunk = min(remaining, chunk_cap) if remaining > 1 and chunk_cap is not None else remaining
+            chunk = min(chunk, batch.budget)
+            needed = -(-(computed + chunk) // block_size) - sequence.blocks
             if not pool.allocate(needed):
                 self._free(sequence)
                 sequence.computed = 0
@@ -389,7 +402,7 @@ class Engine:
             sequence._rank = self._next_rank
             self._next_rank += 1
             running.append(sequence)
-            batch.add(sequence, chunk, prefilling=sequence.known - computed > 1)
+            batch.add(sequence, chunk, prefilling=remaining > 1)
 
     def step(self, now: float) -> StepResult:
         """Run the step that starts at `now`; call only while `busy`."""

@@ -70,13 +70,29 @@ class SteadyDecoders:
         """Keep `sequences` (each just sampled a token, goes on, is no stream and keeps no times)."""
         tick = self.tick
         members = self.members
+        finishing = self._finishing
+        block_size = self._block_size
+        offset = self._offset
+        max_rank = self.max_rank
+        # `_last_step` and `_book_block` inlined: a live engine serving short answers enters
+        # about one sequence per request here.
         for sequence in sequences:
             sequence._steady_since = tick
             members[sequence] = None
-            self._offset += sequence.computed - tick
-            self.max_rank = max(self.max_rank, sequence._rank)
-            _book(self._finishing, _last_step(sequence), sequence)
-            self._book_block(sequence)
+            computed = sequence.computed
+            offset += computed - tick
+            max_rank = max(max_rank, sequence._rank)
+            last_step = tick + sequence.output_tokens - sequence.generated - 1
+            due = finishing.get(last_step)
+            if due is None:
+                finishing[last_step] = [sequence]
+            else:
+                due.append(sequence)
+            block_step = tick + sequence.blocks * block_size - computed
+            if block_step <= last_step:
+                _book(self._blocks_due, block_step, sequence)
+        self._offset = offset
+        self.max_rank = max_rank
 
     def advance(self) -> list[Sequence]:
         """End this step: every member sampled a token; those that finished leave, caught up."""

@@ -15,7 +15,6 @@ class LocalEngine:
         self, config: EngineConfig, clock: Callable[[], float], trace: TraceLog | None = None
     ) -> None:
         self._driver = EngineDriver(Engine(config), clock, self._publish, trace=trace)
-        self._tickets: dict[int, EngineTicket] = {}
         self._next_id = 0
 
     async def admit(
@@ -34,12 +33,11 @@ class LocalEngine:
         if rejection is not None:
             raise EngineRejectedError(rejection)
         ticket.arrival_s = sequence.arrival_s
-        self._tickets[request_id] = ticket
         return ticket
 
     def cancel(self, ticket: EngineTicket) -> None:
-        """Forget the ticket and drop its request from the engine (a no-op once it finished)."""
-        if self._tickets.pop(ticket.request_id, None) is not None:
+        """Drop the ticket's request from the engine (a no-op once it finished, or a second time)."""
+        if ticket.finished_at is None:
             self._driver.cancel(ticket.request_id)
 
     async def stats(self) -> EngineStats:
@@ -53,6 +51,3 @@ class LocalEngine:
             ticket: EngineTicket = sequence.tag  # type: ignore[assignment] # admit tags each sequence
             final = sequence.generated >= sequence.output_tokens
             ticket.publish(end, sequence.cached_tokens or 0, sequence.queue_s, final=final)
-        tickets = self._tickets
-        for sequence in result.finished:
-            tickets.pop(sequence.request_id, None)
