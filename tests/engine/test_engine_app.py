@@ -137,10 +137,26 @@ async def test_an_abandoned_request_leaves_the_engine() -> None:
     await ticket.token_time(0)
     assert (await engine.stats()).running == 1
     engine.cancel(ticket)
+    engine.cancel(ticket)  # a second cancel (the request's cleanup after a fault) does nothing
     await asyncio.sleep(0.05)
     stats = await engine.stats()
     assert stats.running == 0
     assert stats.kv_blocks_used == 0
+
+
+@run_async
+async def test_cancelling_a_finished_request_touches_nothing_else() -> None:
+    services = local_services(Settings(**ENGINE))
+    engine = services.engine
+    assert engine is not None
+    done = await engine.admit(100, 2, (), streaming=False)
+    await done.finish_time()
+    running = await engine.admit(100, 1000, (), streaming=True)
+    await running.token_time(0)
+    engine.cancel(done)  # finished: no-op, whatever request ids the engine holds now
+    stats = await engine.stats()
+    assert (stats.running, stats.kv_blocks_used > 0) == (1, True)
+    engine.cancel(running)
 
 
 @run_async
