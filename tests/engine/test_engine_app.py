@@ -16,7 +16,7 @@ from tests.engine.running import run_async
 
 from mockcore import Settings
 from mockhttp import create_app, local_services
-from mockhttp.engine.port import EngineRejectedError
+from mockhttp.engine.port import EnginePort, EngineRejectedError
 
 PROMPT = "A prompt long enough to fill several KV blocks of sixteen four-character tokens. " * 4
 ENGINE = {"engine": "qwen3-0.6b", "dcgm_gpu_name": "h100-sxm"}
@@ -128,11 +128,15 @@ async def test_embeddings_do_not_go_through_the_engine() -> None:
     assert [response.status_code for response in responses] == [200, 200, 200]
 
 
+def _local_engine() -> EnginePort:
+    engine = local_services(Settings(**ENGINE)).engine
+    assert engine is not None
+    return engine
+
+
 @run_async
 async def test_an_abandoned_request_leaves_the_engine() -> None:
-    services = local_services(Settings(**ENGINE))
-    engine = services.engine
-    assert engine is not None
+    engine = _local_engine()
     ticket = await engine.admit(100, 1000, (), streaming=True)
     await ticket.token_time(0)
     assert (await engine.stats()).running == 1
@@ -146,9 +150,7 @@ async def test_an_abandoned_request_leaves_the_engine() -> None:
 
 @run_async
 async def test_cancelling_a_finished_request_touches_nothing_else() -> None:
-    services = local_services(Settings(**ENGINE))
-    engine = services.engine
-    assert engine is not None
+    engine = _local_engine()
     done = await engine.admit(100, 2, (), streaming=False)
     await done.finish_time()
     running = await engine.admit(100, 1000, (), streaming=True)
