@@ -9,6 +9,7 @@ slows a request down.
 import math
 
 import msgspec
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,3 +174,34 @@ def test_one_request_decodes_at_the_rooflines_memory_bound() -> None:
     expected = weights_s + config.step_overhead_ms / 1000.0
     for gap in outcome.itl_s:
         assert math.isclose(gap, expected, rel_tol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("limits", "prompts", "per_step"),
+    [
+        # Chunks of 32, two prefills a step: the third prompt waits until the first two are done.
+        ((32, 100, 2), [50, 50, 50], [(64, 0), (36, 0), (32, 2), (18, 0), (0, 1)]),
+        # A long prompt keeps to the chunk size after its first chunk too.
+        ((32, 100, 1), [80], [(32, 0), (32, 0), (16, 0), (0, 1)]),
+        # No chunk size: a prompt takes what the step's token budget leaves, the rest next step.
+        ((None, 40, None), [50, 30], [(40, 0), (40, 0), (0, 2)]),
+    ],
+)
+def test_prompts_are_prefilled_in_chunks_within_the_step_budget_and_the_prefill_cap(
+    limits: tuple[int | None, int, int | None], prompts: list[int], per_step: list[tuple[int, int]]
+) -> None:
+    """A new prompt's first chunk (admission) and a running prompt's next one follow the same rule.
+
+    `limits`: the chunk size, the step's token budget, the prefills a step may hold; `per_step`:
+    each step's prefill and decode tokens.
+    """
+    chunk_cap, budget, prefill_cap = limits
+    config = msgspec.structs.replace(
+        ROOMY,
+        max_num_batched_tokens=budget,
+        prefill_chunk_tokens=chunk_cap,
+        max_prefill_seqs_per_step=prefill_cap,
+    )
+    trace = [TraceRequest(timestamp=0, input_length=prompt, output_length=2) for prompt in prompts]
+    steps = replay(trace, config).steps
+    assert [(step.prefill_tokens, step.decode_tokens) for step in steps] == per_step

@@ -74,8 +74,8 @@ class SteadyDecoders:
         block_size = self._block_size
         offset = self._offset
         max_rank = self.max_rank
-        # `_last_step` and `_book_block` inlined: a live engine serving short answers enters
-        # about one sequence per request here.
+        # `_last_step` and `_block_step` inlined (its entry step is `tick`): a live engine serving
+        # short answers enters about one sequence per request here.
         for sequence in sequences:
             sequence._steady_since = tick
             members[sequence] = None
@@ -83,11 +83,7 @@ class SteadyDecoders:
             offset += computed - tick
             max_rank = max(max_rank, sequence._rank)
             last_step = tick + sequence.output_tokens - sequence.generated - 1
-            due = finishing.get(last_step)
-            if due is None:
-                finishing[last_step] = [sequence]
-            else:
-                due.append(sequence)
+            _book(finishing, last_step, sequence)
             block_step = tick + sequence.blocks * block_size - computed
             if block_step <= last_step:
                 _book(self._blocks_due, block_step, sequence)

@@ -43,10 +43,8 @@ class EngineDriver:
         self._announce_at_start = announce_at_start
         self._admission_grace_s = admission_grace_s
         self._trace = trace
-        # Accepted arrivals not yet handed over, in arrival order (ties: in the order they came),
-        # and their arrival times alongside (bisected without a key function).
+        # Accepted arrivals not yet handed over, in arrival order (ties: in the order they came).
         self._pending: list[Sequence] = []
-        self._pending_at: list[float] = []
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -64,15 +62,11 @@ class EngineDriver:
         rejection = self._engine.admission(sequence, queued_elsewhere=len(self._pending))
         if rejection is not None:
             return rejection
-        arrival = sequence.arrival_s
-        pending_at = self._pending_at
-        if pending_at and pending_at[-1] > arrival:
-            place = bisect.bisect_right(pending_at, arrival)  # stamped by a slower worker
-            pending_at.insert(place, arrival)
-            self._pending.insert(place, sequence)
+        pending = self._pending
+        if pending and pending[-1].arrival_s > sequence.arrival_s:
+            bisect.insort_right(pending, sequence, key=_arrival)  # stamped by a slower worker
         else:
-            pending_at.append(arrival)
-            self._pending.append(sequence)
+            pending.append(sequence)
         self._ensure_running()
         wake = self._wake
         assert wake is not None  # noqa: S101 - made by _ensure_running
@@ -81,10 +75,9 @@ class EngineDriver:
 
     def cancel(self, request_id: int) -> None:
         """Drop a request, whether it is still pending or already in the engine."""
-        for place, sequence in enumerate(self._pending):
+        for sequence in self._pending:
             if sequence.request_id == request_id:
-                del self._pending[place]
-                del self._pending_at[place]
+                self._pending.remove(sequence)
                 return
         self._engine.cancel(request_id)
 
@@ -100,12 +93,11 @@ class EngineDriver:
         the clock has many arrivals pending that belong to later steps, and does not scan them.
         """
         pending = self._pending
-        cut = bisect.bisect_right(self._pending_at, start)
+        cut = bisect.bisect_right(pending, start, key=_arrival)
         if not cut:
             return
         ready = pending[:cut]
         del pending[:cut]
-        del self._pending_at[:cut]
         enqueue = self._engine.enqueue
         for sequence in ready:
             enqueue(sequence)
@@ -142,3 +134,7 @@ class EngineDriver:
             await sleep_until(start + grace, self._clock, asyncio.sleep)
             if not self._announce_at_start:
                 self._on_step(result)
+
+
+def _arrival(sequence: Sequence) -> float:
+    return sequence.arrival_s
