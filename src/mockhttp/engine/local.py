@@ -45,9 +45,18 @@ class LocalEngine:
         return self._driver.stats()
 
     def _publish(self, result: StepResult) -> None:
-        """Hand each sampled token to its ticket (the engine lists a non-stream's first and last only)."""
+        """Hand each sampled token to its ticket; an answer in one piece gets its first with its last.
+
+        (The engine lists a non-stream's first and last token only; its first token is kept in
+        `first_token_s`, so nothing needs to hear of it before the last.)
+        """
         end = result.record.end_s
         for sequence in result.sampled:
             ticket: EngineTicket = sequence.tag  # type: ignore[assignment] # admit tags each sequence
             final = sequence.generated >= sequence.output_tokens
-            ticket.publish(end, sequence.cached_tokens or 0, sequence.queue_s, final=final)
+            if sequence.every_token:
+                ticket.publish(end, sequence.cached_tokens or 0, sequence.queue_s, final=final)
+            elif final:
+                first_at = sequence.first_token_s
+                assert first_at is not None  # noqa: S101 - it sampled its last, so its first
+                ticket.finish_whole(first_at, end, sequence.cached_tokens or 0, sequence.queue_s)

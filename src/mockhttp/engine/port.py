@@ -79,6 +79,21 @@ class EngineTicket:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def finish_whole(self, first_at: float, at: float, cached_tokens: int, queue_s: float) -> None:
+        """An answer in one piece learns its first token's time with its last (sampled at `at`).
+
+        The in-process engine tells it once instead of twice: its first token wakes nobody.
+        """
+        self.cached_tokens = cached_tokens
+        self.queue_s = queue_s
+        self.times = [first_at, at] if first_at < at else [at]
+        self.finished_at = at
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _next_publication(self) -> "asyncio.Future[None]":
         """What to await for the next publication (it raises the engine's failure)."""
         if self._error is not None:
