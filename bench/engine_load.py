@@ -3,6 +3,7 @@
 python -m bench.engine_load overhead   # s1 and s3, engine off vs on (a profile too fast to saturate)
 python -m bench.engine_load overhead --scenario s1 --concurrency 128   # both runs with 128 clients
 python -m bench.engine_load overhead --scenario s1 --concurrency 256 --step-overhead-ms 0.6
+python -m bench.engine_load overhead --scenario s1 --waiting-ttft-ms 4   # and off, answering 4 ms late
 python -m bench.engine_load workers    # the same closed-loop load on 1 and on 4 workers, engine on
 
 `overhead` runs each scenario of the suite twice, interleaved window by window: with the
@@ -77,6 +78,7 @@ def overhead(
     names: tuple[str, ...] = ("s1", "s3"),
     concurrency: int | None = None,
     step_overhead_ms: float = 0.0,
+    latency_ttft_ms: float | None = None,
 ) -> dict[str, Any]:
     """s1 and s3 (or `names`) with the engine off and on, at the scenario's concurrency or `concurrency`.
 
@@ -84,6 +86,8 @@ def overhead(
     it): in a closed loop that lowers requests/s by Little's law even when the server has CPU
     to spare. A higher `concurrency` for both runs keeps the server busy, so that the ratio is
     what the bookkeeping costs; the median latencies say how much of it the steps explain.
+    `latency_ttft_ms` adds a third server, engine off with that constant TTFT (the engine's own
+    latency, given as a constant): what waiting alone costs, apart from simulating.
     """
     report: dict[str, Any] = {}
     for name in names:
@@ -100,14 +104,14 @@ def overhead(
             "--max-num-seqs",
             "2048",
         ]
-        runs = _windows(
-            scenario,
-            {
-                "off": mock_server_with(f"{name}-off", scenario.workers, base),
-                "on": mock_server_with(f"{name}-on", scenario.workers, [*base, *engine]),
-            },
-            options,
-        )
+        servers = {
+            "off": mock_server_with(f"{name}-off", scenario.workers, base),
+            "on": mock_server_with(f"{name}-on", scenario.workers, [*base, *engine]),
+        }
+        if latency_ttft_ms is not None:
+            waiting = ["--ttft", f"{latency_ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
+            servers["off_waiting"] = mock_server_with(f"{name}-off-waiting", scenario.workers, waiting)
+        runs = _windows(scenario, servers, options)
         metric = "tokens_per_s" if scenario.stream else "req_per_s"
         off = _median([run[metric] for run in runs["off"]])
         on = _median([run[metric] for run in runs["on"]])
@@ -128,6 +132,10 @@ def overhead(
             "ratio": on / off if off else None,
             "errors": errors,
         }
+        if "off_waiting" in runs:
+            off_waiting = _median([run[metric] for run in runs["off_waiting"]])
+            report[name]["off_waiting"] = off_waiting
+            report[name]["on_to_off_waiting"] = on / off_waiting if off_waiting else None
     return report
 
 
@@ -190,12 +198,18 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="overhead: the engine's fixed cost per step (0: about 4,000 steps a second; 0.6 is its default)",
     )
+    parser.add_argument(
+        "--waiting-ttft-ms",
+        type=float,
+        default=None,
+        help="overhead: also run engine off with this TTFT (the engine's latency as a constant)",
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat if args.repeat is not None else (3 if args.experiment == "overhead" else 9)
     options = Options(repeat=repeat, duration_s=args.duration, warmup_s=2.0, wrk=False, bare=False)
     names = tuple(args.scenario) or ("s1", "s3")
     result = (
-        overhead(options, names, args.concurrency, args.step_overhead_ms)
+        overhead(options, names, args.concurrency, args.step_overhead_ms, args.waiting_ttft_ms)
         if args.experiment == "overhead"
         else workers(options)
     )
