@@ -78,7 +78,7 @@ def overhead(
     names: tuple[str, ...] = ("s1", "s3"),
     concurrency: int | None = None,
     step_overhead_ms: float = 0.0,
-    latency_ttft_ms: float | None = None,
+    waiting_ttft_ms: float | None = None,
 ) -> dict[str, Any]:
     """s1 and s3 (or `names`) with the engine off and on, at the scenario's concurrency or `concurrency`.
 
@@ -86,7 +86,7 @@ def overhead(
     it): in a closed loop that lowers requests/s by Little's law even when the server has CPU
     to spare. A higher `concurrency` for both runs keeps the server busy, so that the ratio is
     what the bookkeeping costs; the median latencies say how much of it the steps explain.
-    `latency_ttft_ms` adds a third server, engine off with that constant TTFT (the engine's own
+    `waiting_ttft_ms` adds a third server, engine off with that constant TTFT (the engine's own
     latency, given as a constant): what waiting alone costs, apart from simulating.
     """
     report: dict[str, Any] = {}
@@ -108,8 +108,8 @@ def overhead(
             "off": mock_server_with(f"{name}-off", scenario.workers, base),
             "on": mock_server_with(f"{name}-on", scenario.workers, [*base, *engine]),
         }
-        if latency_ttft_ms is not None:
-            waiting = ["--ttft", f"{latency_ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
+        if waiting_ttft_ms is not None:
+            waiting = ["--ttft", f"{waiting_ttft_ms:g}", "--itl", f"{scenario.itl_ms:g}"]
             servers["off_waiting"] = mock_server_with(f"{name}-off-waiting", scenario.workers, waiting)
         runs = _windows(scenario, servers, options)
         metric = "tokens_per_s" if scenario.stream else "req_per_s"

@@ -15,6 +15,7 @@ import pytest
 from tests.engine.running import run_async
 
 from mockcore import Settings
+from mockcore.engine.served import phase_times
 from mockhttp import create_app, local_services
 from mockhttp.engine.port import EnginePort, EngineRejectedError
 
@@ -159,6 +160,22 @@ async def test_cancelling_a_finished_request_touches_nothing_else() -> None:
     stats = await engine.stats()
     assert (stats.running, stats.kv_blocks_used > 0) == (1, True)
     engine.cancel(running)
+
+
+@run_async
+async def test_an_answer_in_one_piece_learns_its_first_and_last_token_times_with_its_last() -> None:
+    engine = _local_engine()
+    watch = await engine.admit(100, 1000, (), streaming=True)  # samples a token at every step's end
+    await watch.token_time(0)
+    whole = await engine.admit(100, 5, (), streaming=False)
+    single = await engine.admit(100, 1, (), streaming=False)
+    last = await whole.finish_time()
+    first = watch.times.index(whole.times[0])
+    assert whole.times == [watch.times[first], watch.times[first + 4]] == [watch.times[first], last]
+    assert whole.engine_times() == phase_times(whole.arrival_s, whole.queue_s, whole.times[0], last)
+    assert single.times == [await single.finish_time()]
+    assert single.times[0] in watch.times
+    engine.cancel(watch)
 
 
 @run_async

@@ -21,7 +21,8 @@ class EngineTicket:
     For a streamed request token k (k = 0, 1, ...) is due at `times[k]`, an absolute time on
     the server's clock that may still lie ahead when it is published (the engine process
     announces a step's tokens when the step starts). A request answered in one piece is told
-    only its first token (for its TTFT and prefix hit) and its last (`finished_at`).
+    only its first token (for its TTFT and prefix hit) and its last (`finished_at`): the engine
+    process tells each as it comes, the in-process engine both with the last (`finish_whole`).
     """
 
     __slots__ = (
@@ -73,11 +74,7 @@ class EngineTicket:
             self.finished_at = at
         elif not self.streaming:
             return  # an answer in one piece only waits for its last token
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            if not waiter.done():
-                waiter.set_result(None)
+        self._wake()
 
     def finish_whole(self, first_at: float, at: float, cached_tokens: int, queue_s: float) -> None:
         """An answer in one piece learns its first token's time with its last (sampled at `at`).
@@ -88,6 +85,10 @@ class EngineTicket:
         self.queue_s = queue_s
         self.times = [first_at, at] if first_at < at else [at]
         self.finished_at = at
+        self._wake()
+
+    def _wake(self) -> None:
+        """Let the wait for the next publication, if any, see this one."""
         waiter = self._waiter
         if waiter is not None:
             self._waiter = None
