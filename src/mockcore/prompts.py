@@ -7,7 +7,7 @@ import msgspec
 from mockcore.digest import digest_fields, digest_texts, digest_token_ids
 from mockcore.errors import RequestError
 from mockcore.requests import ChatMessage, Prompt
-from mockcore.tokenizer import count_tokens, split_tokens
+from mockcore.tokenizer import TextPieces, count_tokens
 
 
 class PromptView(msgspec.Struct, frozen=True, kw_only=True):
@@ -21,11 +21,9 @@ class PromptView(msgspec.Struct, frozen=True, kw_only=True):
     token_count: int
     digest: bytes
 
-    def pieces(self) -> tuple[str, ...]:
-        """The token pieces of every text in order; built on demand (embeddings never need them)."""
-        if len(self.texts) == 1:
-            return split_tokens(self.texts[0])
-        return tuple(piece for text in self.texts for piece in split_tokens(text))
+    def pieces(self) -> TextPieces:
+        """The token pieces of every text in order, made as they are read (embeddings read none)."""
+        return TextPieces(self.texts)
 
 
 def _message_texts(message: ChatMessage, index: int) -> Iterator[str]:

@@ -18,3 +18,45 @@ def split_tokens(text: str) -> tuple[str, ...]:
 def count_tokens(text: str) -> int:
     """The number of tokens of `text`: ceil(len / 4), without building the pieces."""
     return -(-len(text) // CHARS_PER_TOKEN)
+
+
+class TextPieces:
+    """The pieces of some texts, one text after another, made only where they are read.
+
+    Equal to `split_tokens` of each text, concatenated (`all`), but an answer of 16 tokens
+    reads 16 pieces of a prompt of thousands (`window`) instead of making every one of them.
+    """
+
+    __slots__ = ("_count", "_texts")
+
+    def __init__(self, texts: tuple[str, ...]) -> None:
+        self._texts = texts
+        self._count = sum(count_tokens(text) for text in texts)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def all(self) -> tuple[str, ...]:
+        """Every piece, in order."""
+        texts = self._texts
+        if len(texts) == 1:
+            return split_tokens(texts[0])
+        return tuple(piece for text in texts for piece in split_tokens(text))
+
+    def window(self, start: int, count: int) -> tuple[str, ...]:
+        """`count` pieces (at most all of them) from piece `start` on, wrapping round to the first."""
+        total = self._count
+        end = start + count
+        pieces: list[str] = []
+        # From `start` to the end, then from the first piece for what wraps round.
+        for low, high in ((start, min(end, total)), (0, end - total)):
+            first = 0  # the index of the current text's first piece
+            for text in self._texts:
+                if first >= high:
+                    break
+                size = count_tokens(text)
+                lo, hi = max(low - first, 0), min(high - first, size)
+                if lo < hi:
+                    pieces += split_tokens(text[lo * CHARS_PER_TOKEN : hi * CHARS_PER_TOKEN])
+                first += size
+        return tuple(pieces)

@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from tests.strategies import PLAIN_MODELS, chat_payloads, completion_payloads, prompts, texts, token_ids
 
 from mockcore import ChoicePlan, GenerationPlan, PieceCycle, Settings, count_tokens, predict, split_tokens
+from mockcore.digest import derived_u64
+from mockcore.generation.planner import cycle_pieces
 from mockcore.planner import CHAT_OPTION_FIELDS, plain_chat
 from mockcore.prompts import chat_prompt
 from mockcore.requests import ChatCompletionRequest, ChatMessage
+from mockcore.tokenizer import TextPieces
 from mockcore.vocabulary import FALLBACK_PIECES
 
 plain_models = st.sampled_from(PLAIN_MODELS)
@@ -294,6 +297,25 @@ def test_a_piece_cycle_reads_like_the_tuple_it_stands_for(
         assert cycle[-1] == expected[-1]
     with pytest.raises(IndexError):
         cycle[count]
+
+
+@given(
+    st.lists(st.text(max_size=30), min_size=1, max_size=3).map(tuple),
+    st.binary(min_size=1, max_size=32),
+    st.integers(min_value=1, max_value=120),
+)
+def test_a_cycle_of_a_prompts_pieces_reads_as_if_every_piece_were_cut(
+    prompt_texts: tuple[str, ...], digest: bytes, count: int
+) -> None:
+    pieces = TextPieces(prompt_texts)
+    every = pieces.all()
+    assume(every)
+    cycle = cycle_pieces(digest, pieces, b"salt", count)
+    whole = PieceCycle(source=every, offset=derived_u64(digest, b"salt") % len(every), count=count)
+    assert tuple(cycle) == tuple(whole)
+    assert cycle.text == whole.text
+    if count < len(every):
+        assert len(cycle.source) == count  # it holds just the pieces it reads
 
 
 def test_a_huge_stream_plan_holds_its_prompt_not_its_output() -> None:

@@ -2,11 +2,12 @@
 
 import math
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from tests.strategies import UNICODE_CHARACTERS
 
 from mockcore import count_tokens, split_tokens
+from mockcore.tokenizer import TextPieces
 
 any_text = st.text(UNICODE_CHARACTERS, max_size=400)
 
@@ -43,3 +44,27 @@ def test_characters_not_bytes_are_counted() -> None:
 
     assert split_tokens(text) == ("日本語の", "テキスト", "🙂🙂")
     assert count_tokens(text) == 3
+
+
+# --- a prompt's pieces, cut only where they are read --------------------------------------
+
+some_texts = st.lists(st.text(UNICODE_CHARACTERS, max_size=40), min_size=1, max_size=4).map(tuple)
+
+
+@given(some_texts)
+def test_text_pieces_are_the_pieces_of_each_text_in_turn(texts: tuple[str, ...]) -> None:
+    pieces = TextPieces(texts)
+    assert pieces.all() == tuple(piece for text in texts for piece in split_tokens(text))
+    assert len(pieces) == len(pieces.all())
+
+
+@given(some_texts, st.integers(min_value=0), st.integers(min_value=0))
+def test_a_window_reads_the_pieces_from_its_start_round_to_the_first(
+    texts: tuple[str, ...], start: int, count: int
+) -> None:
+    every = TextPieces(texts).all()
+    assume(every)
+    start %= len(every)
+    count %= len(every) + 1
+    expected = tuple(every[(start + position) % len(every)] for position in range(count))
+    assert TextPieces(texts).window(start, count) == expected

@@ -22,7 +22,7 @@ from mockcore.prompts import PromptView
 from mockcore.settings import Settings
 from mockcore.structured import synthesize_json
 from mockcore.timing import LatencyShape, Schedule, shaped_schedule
-from mockcore.tokenizer import split_tokens
+from mockcore.tokenizer import TextPieces, split_tokens
 from mockcore.vocabulary import FALLBACK_PIECES
 
 _CONTENT_OFFSET_SALT = b"content-offset"
@@ -33,16 +33,23 @@ _PAD_PIECE = " "
 _CALL_ID_PREFIX = {"messages": "toolu_"}
 
 
-def cycle_pieces(digest: bytes, pieces: tuple[str, ...], salt: bytes, count: int) -> PieceCycle:
+def cycle_pieces(digest: bytes, pieces: TextPieces, salt: bytes, count: int) -> PieceCycle:
     """`count` pieces cycling through `pieces` from an offset drawn from `digest`.
 
-    A prompt without text (empty, or token ids) cycles through the built-in passage.
+    A prompt without text (empty, or token ids) cycles through the built-in passage. Fewer
+    pieces than the prompt has are read out as they come (the cycle holds just those): an
+    answer of 16 tokens makes 16 of a long prompt's pieces, not all of them.
     """
     if count == 0:
         return NO_PIECES
-    source = pieces or FALLBACK_PIECES
-    offset = derived_u64(digest, salt) % len(source)
-    return PieceCycle(source=source, offset=offset, count=count)
+    if not pieces:
+        return PieceCycle(
+            source=FALLBACK_PIECES, offset=derived_u64(digest, salt) % len(FALLBACK_PIECES), count=count
+        )
+    offset = derived_u64(digest, salt) % len(pieces)
+    if count < len(pieces):
+        return PieceCycle(source=pieces.window(offset, count), offset=0, count=count)
+    return PieceCycle(source=pieces.all(), offset=offset, count=count)
 
 
 def fixed_pieces(pieces: tuple[str, ...], count: int) -> PieceCycle:
@@ -123,7 +130,7 @@ def _tool_choice_plan(
 
 
 def plan_choice(
-    command: GenerationCommand, index: int, prompt: PromptView, pieces: tuple[str, ...], sample: int
+    command: GenerationCommand, index: int, prompt: PromptView, pieces: TextPieces, sample: int
 ) -> ChoicePlan:
     """One choice of `prompt` (sample `sample` of it)."""
     digest = sample_digest(prompt.digest, sample, command.seed)
@@ -244,7 +251,7 @@ def plan_generation(
     if command.tools or command.output_format is not None:
         check_schemas(command)
     prompts = command.prompts
-    first_pieces: tuple[str, ...] | None = None
+    first_pieces: TextPieces | None = None
     if len(prompts) == 1 and command.samples == 1:  # nearly every request: no loops
         prompt = prompts[0]
         first_pieces = prompt.pieces()
@@ -281,7 +288,7 @@ def plan_generation(
         schedule=_schedule(planned, shape, overrides, settings),
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
         prompt_digest=prompts[0].digest if prompts else b"",
-        prompt_blocks=text_block_hashes(first_pieces, BLOCK_SIZE_TOKENS)
+        prompt_blocks=text_block_hashes(first_pieces.all(), BLOCK_SIZE_TOKENS)
         if settings.engine is not None and settings.enable_prefix_caching and first_pieces
         else (),
     )
