@@ -27,26 +27,35 @@ class TextPieces:
     reads 16 pieces of a prompt of thousands (`window`) instead of making every one of them.
     """
 
-    __slots__ = ("_count", "_texts")
+    __slots__ = ("_count", "_every", "_texts")
 
     def __init__(self, texts: tuple[str, ...]) -> None:
         self._texts = texts
         self._count = sum(count_tokens(text) for text in texts)
+        self._every: tuple[str, ...] | None = None
 
     def __len__(self) -> int:
         return self._count
 
     def all(self) -> tuple[str, ...]:
-        """Every piece, in order."""
-        texts = self._texts
-        if len(texts) == 1:
-            return split_tokens(texts[0])
-        return tuple(piece for text in texts for piece in split_tokens(text))
+        """Every piece, in order (cut once; a window read later slices them)."""
+        every = self._every
+        if every is None:
+            texts = self._texts
+            if len(texts) == 1:
+                every = split_tokens(texts[0])
+            else:
+                every = tuple(piece for text in texts for piece in split_tokens(text))
+            self._every = every
+        return every
 
     def window(self, start: int, count: int) -> tuple[str, ...]:
         """`count` pieces (at most all of them) from piece `start` on, wrapping round to the first."""
         total = self._count
         end = start + count
+        every = self._every
+        if every is not None:
+            return every[start:end] + every[: max(0, end - total)]
         pieces: list[str] = []
         # From `start` to the end, then from the first piece for what wraps round.
         for low, high in ((start, min(end, total)), (0, end - total)):

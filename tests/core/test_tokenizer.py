@@ -68,3 +68,6 @@ def test_a_window_reads_the_pieces_from_its_start_round_to_the_first(
     count %= len(every) + 1
     expected = tuple(every[(start + position) % len(every)] for position in range(count))
     assert TextPieces(texts).window(start, count) == expected
+    cut = TextPieces(texts)
+    cut.all()  # once every piece is cut, a window slices them
+    assert cut.window(start, count) == expected

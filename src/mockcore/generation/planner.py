@@ -52,6 +52,13 @@ def cycle_pieces(digest: bytes, pieces: TextPieces, salt: bytes, count: int) -> 
     return PieceCycle(source=pieces.all(), offset=offset, count=count)
 
 
+def _prompt_blocks(pieces: TextPieces, settings: Settings) -> tuple[int, ...]:
+    """The prefix-block hashes of the (first) prompt, when an engine with prefix caching reads them."""
+    if settings.engine is None or not settings.enable_prefix_caching or not pieces:
+        return ()
+    return text_block_hashes(pieces.all(), BLOCK_SIZE_TOKENS)
+
+
 def fixed_pieces(pieces: tuple[str, ...], count: int) -> PieceCycle:
     """The first `count` of `pieces`, padded with spaces past their end (JSON allows trailing blanks)."""
     if count > len(pieces):
@@ -251,18 +258,20 @@ def plan_generation(
     if command.tools or command.output_format is not None:
         check_schemas(command)
     prompts = command.prompts
-    first_pieces: TextPieces | None = None
+    prompt_blocks: tuple[int, ...] = ()
     if len(prompts) == 1 and command.samples == 1:  # nearly every request: no loops
         prompt = prompts[0]
-        first_pieces = prompt.pieces()
-        planned: tuple[ChoicePlan, ...] = (plan_choice(command, 0, prompt, first_pieces, 0),)
+        pieces = prompt.pieces()
+        # Before the choice: what the engine's prefix hashes cut, the choice's window slices.
+        prompt_blocks = _prompt_blocks(pieces, settings)
+        planned: tuple[ChoicePlan, ...] = (plan_choice(command, 0, prompt, pieces, 0),)
         prompt_tokens = prompt.token_count
     else:
         choices: list[ChoicePlan] = []
-        for prompt in prompts:
+        for index, prompt in enumerate(prompts):
             pieces = prompt.pieces()
-            if first_pieces is None:
-                first_pieces = pieces
+            if index == 0:
+                prompt_blocks = _prompt_blocks(pieces, settings)
             for sample in range(command.samples):
                 choices.append(plan_choice(command, len(choices), prompt, pieces, sample))
         planned = tuple(choices)
@@ -288,9 +297,7 @@ def plan_generation(
         schedule=_schedule(planned, shape, overrides, settings),
         max_tokens=command.limit if command.limit is not None else settings.max_output_tokens,
         prompt_digest=prompts[0].digest if prompts else b"",
-        prompt_blocks=text_block_hashes(first_pieces.all(), BLOCK_SIZE_TOKENS)
-        if settings.engine is not None and settings.enable_prefix_caching and first_pieces
-        else (),
+        prompt_blocks=prompt_blocks,
     )
     if (
         command.logprobs is None
