@@ -63,7 +63,7 @@ def test_a_cancelled_arrival_leaves_the_rest_in_order(stamps: list[int], cancell
         for number in gone:
             driver.cancel(number)
         driver._hand_over(10.0)
-        driver._hand_over(30.0)  # the rest: what is left of both halves stays in step
+        driver._hand_over(30.0)  # the rest, still in stamp order after the cancellations
         task = driver._task
         assert task is not None
         task.cancel()
